@@ -1,0 +1,159 @@
+"""A domain's master database (built once, read-only) and the sandboxes episodes run in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from apigen_mt.tools import ToolCall, ToolExecutor, TraceEntry
+
+from .registry import Domain, get_domain
+from .state import RowChange, diff, state_hash
+
+CACHE_ENV = "APIGEN_MT_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "apigen-mt")
+
+
+class Environment:
+    """One domain database. The master file is opened read-only; work happens in sandboxes."""
+
+    def __init__(self, domain: Domain, master_path: Path):
+        self.domain = domain
+        self.master_path = Path(master_path)
+        self._master = sqlite3.connect(
+            f"{self.master_path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        self._lock = threading.Lock()  # one backup at a time from the shared master connection
+
+    @classmethod
+    def generated(cls, domain: Domain | str, *, seed: int = 0,
+                  cache_dir: Path | None = None) -> Environment:
+        """The domain's own seeded database (no external data needed)."""
+        domain = get_domain(domain) if isinstance(domain, str) else domain
+        name = f"{domain.name}-seed{seed}-v{domain.data_version}.sqlite"
+        return cls(domain, _build_cached(domain, cache_dir, name,
+                                         lambda db: domain.generate(db, seed)))
+
+    @classmethod
+    def from_taubench(cls, domain: Domain | str, data_dir: Path | str, *,
+                      cache_dir: Path | None = None) -> Environment:
+        """τ-bench's JSON database for this domain, imported once (cached by content)."""
+        domain = get_domain(domain) if isinstance(domain, str) else domain
+        if domain.taubench is None:
+            raise ValueError(f"domain {domain.name!r} has no τ-bench import")
+        data = load_taubench_data(domain, Path(data_dir))
+        content = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        name = f"{domain.name}-taubench-{content}-v{domain.data_version}.sqlite"
+        return cls(domain, _build_cached(domain, cache_dir, name,
+                                         lambda db: domain.taubench.import_data(db, data)))
+
+    @property
+    def master(self) -> sqlite3.Connection:
+        """Read-only connection to the master (writes raise sqlite3.OperationalError)."""
+        return self._master
+
+    def sandbox(self) -> Sandbox:
+        return Sandbox(self)
+
+    def state_hash(self) -> str:
+        with self._lock:
+            return state_hash(self._master, self.domain.schema)
+
+    def close(self) -> None:
+        self._master.close()
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Sandbox:
+    """A private in-memory copy of the master for one episode, with its tool executor."""
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self.id = uuid.uuid4().hex
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        with env._lock:
+            env._master.backup(self.conn)
+        self.executor = ToolExecutor(self.conn, env.domain.tools)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return self.executor.db
+
+    @property
+    def trace(self) -> list[TraceEntry]:
+        return self.executor.trace
+
+    def call(self, name: str, arguments: Any = None) -> TraceEntry:
+        return self.executor.call(name, arguments)
+
+    def run(self, calls: list[ToolCall] | list[dict[str, Any]]) -> list[TraceEntry]:
+        return self.executor.run(calls)
+
+    def state_hash(self) -> str:
+        return state_hash(self.conn, self.env.domain.schema)
+
+    def diff(self, other: Sandbox | None = None) -> list[RowChange]:
+        """Changes from `other` (default: the master) to this sandbox."""
+        base = self.env._master if other is None else other.conn
+        if other is None:
+            with self.env._lock:
+                return diff(base, self.conn, self.env.domain.schema)
+        return diff(base, self.conn, self.env.domain.schema)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_taubench_data(domain: Domain, data_dir: Path) -> dict[str, dict[str, Any]]:
+    missing = [f for f in domain.taubench_files if not (data_dir / f"{f}.json").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{data_dir} lacks τ-bench {domain.name} files: {', '.join(m + '.json' for m in missing)}"
+        )
+    return {f: json.loads((data_dir / f"{f}.json").read_text()) for f in domain.taubench_files}
+
+
+def _build_cached(domain: Domain, cache_dir: Path | None, name: str,
+                  fill: Callable[[sqlite_utils.Database], None]) -> Path:
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    path = cache / name
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    # Build beside the target and rename atomically: concurrent builders never see half a file.
+    tmp = cache / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        db = sqlite_utils.Database(tmp)
+        domain.schema.create(db)
+        fill(db)
+        db.conn.commit()
+        db.conn.execute("VACUUM")
+        db.close()
+        tmp.chmod(0o444)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

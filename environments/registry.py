@@ -1,0 +1,87 @@
+"""The one registry of domains. A domain is a folder under environments/ that registers itself."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from apigen_mt.tools import ToolSet
+
+from .rules import RuleSet
+from .schema import Schema
+
+ENTRY_POINT_GROUP = "apigen_mt.domains"
+
+
+class TaubenchAdapter(Protocol):
+    """Maps a domain between τ-bench's JSON collections and our tables."""
+
+    def import_data(self, db: sqlite_utils.Database, data: dict[str, dict[str, Any]]) -> None: ...
+
+    def export_data(self, db: sqlite_utils.Database) -> dict[str, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    description: str
+    schema: Schema
+    tools: ToolSet
+    rules: RuleSet
+    generate: Callable[[sqlite_utils.Database, int], None]  # fill an empty database for a seed
+    policy_path: Path
+    data_version: str = "1"  # bump when `generate` or the schema changes: invalidates caches
+    taubench: TaubenchAdapter | None = None
+    taubench_files: tuple[str, ...] = ()
+    max_feedback_rounds: int = 3
+
+    @cached_property
+    def policy(self) -> str:
+        return self.policy_path.read_text(encoding="utf-8")
+
+
+_DOMAINS: dict[str, Domain] = {}
+_discovered = False
+
+
+def register_domain(domain: Domain, *, replace: bool = False) -> Domain:
+    if domain.name in _DOMAINS and not replace and _DOMAINS[domain.name] is not domain:
+        raise ValueError(f"a domain named {domain.name!r} is already registered")
+    _DOMAINS[domain.name] = domain
+    return domain
+
+
+def get_domain(name: str) -> Domain:
+    _discover()
+    try:
+        return _DOMAINS[name]
+    except KeyError:
+        raise KeyError(f"unknown domain {name!r}; known: {', '.join(domain_names())}") from None
+
+
+def domain_names() -> list[str]:
+    _discover()
+    return sorted(_DOMAINS)
+
+
+def _discover() -> None:
+    """Import every domain folder under environments/, then installed entry points."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    package = importlib.import_module(__package__)
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.ispkg:
+            importlib.import_module(f"{__package__}.{info.name}")
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        loaded = ep.load()
+        register_domain(loaded() if callable(loaded) else loaded)

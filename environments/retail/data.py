@@ -1,0 +1,2 @@
+def generate(db, seed):
+    raise NotImplementedError
