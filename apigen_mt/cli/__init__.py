@@ -1,0 +1,11 @@
+"""The `apigen-mt` command line."""
+
+import typer
+
+from . import domains, taubench
+
+app = typer.Typer(help="Verified multi-turn agent training data (APIGen-MT).", no_args_is_help=True)
+app.add_typer(domains.app, name="domains")
+app.add_typer(taubench.app, name="taubench")
+
+__all__ = ["app"]

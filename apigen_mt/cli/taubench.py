@@ -1,0 +1,52 @@
+"""`apigen-mt taubench replay`: prove parity with τ-bench on its own tasks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from apigen_mt.environments import Environment, get_domain
+from apigen_mt.environments.taubench import load_tasks, replay
+from apigen_mt.environments.taubench_parity import compare_with_expected
+
+app = typer.Typer(help="τ-bench compatibility.", no_args_is_help=True)
+
+
+@app.command("replay")
+def replay_tasks(
+    domain: Annotated[str, typer.Option(help="retail, airline, ...")],
+    data_dir: Annotated[Path, typer.Option(help="Folder with τ-bench's JSON database files.")],
+    tasks: Annotated[Path, typer.Option(help="Tasks JSON (τ-bench's tasks_*.json format).")],
+    out: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of stdout.")] = None,
+    expected: Annotated[Path | None, typer.Option(
+        help="τ-bench's expected results (expected_test.json): compare and exit 1 on mismatch.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Replay each task's actions in a fresh sandbox: observations and τ-bench's data hash."""
+    try:
+        dom = get_domain(domain)
+        env = Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
+        task_list = load_tasks(tasks)
+    except (KeyError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    results = []
+    sink = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        for result in replay(env, task_list):
+            results.append(result)
+            sink.write(result.model_dump_json() + "\n")
+    finally:
+        if out:
+            sink.close()
+    if out:
+        typer.echo(f"replayed {len(results)} tasks -> {out}", err=True)
+    if expected:
+        report = compare_with_expected(results, json.loads(expected.read_text()))
+        typer.echo(report.summary(), err=True)
+        if not report.ok:
+            raise typer.Exit(1)
