@@ -17,7 +17,7 @@ import sqlite_utils
 from apigen_mt.tools import ToolCall, ToolExecutor, TraceEntry
 
 from .registry import Domain, get_domain
-from .state import RowChange, diff, state_hash
+from .state import RowChange, RowDigests, diff, dirty_rows, track_changes
 
 CACHE_ENV = "APIGEN_MT_CACHE_DIR"
 
@@ -36,19 +36,23 @@ class Environment:
             f"{self.master_path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()  # one backup at a time from the shared master connection
+        self._digests: RowDigests | None = None
 
     @classmethod
-    def generated(cls, domain: Domain | str, *, seed: int = 0,
-                  cache_dir: Path | None = None) -> Environment:
+    def generated(
+        cls, domain: Domain | str, *, seed: int = 0, cache_dir: Path | None = None
+    ) -> Environment:
         """The domain's own seeded database (no external data needed)."""
         domain = get_domain(domain) if isinstance(domain, str) else domain
         name = f"{domain.name}-seed{seed}-v{domain.data_version}.sqlite"
-        return cls(domain, _build_cached(domain, cache_dir, name,
-                                         lambda db: domain.generate(db, seed)))
+        return cls(
+            domain, _build_cached(domain, cache_dir, name, lambda db: domain.generate(db, seed))
+        )
 
     @classmethod
-    def from_taubench(cls, domain: Domain | str, data_dir: Path | str, *,
-                      cache_dir: Path | None = None) -> Environment:
+    def from_taubench(
+        cls, domain: Domain | str, data_dir: Path | str, *, cache_dir: Path | None = None
+    ) -> Environment:
         """τ-bench's JSON database for this domain, imported once (cached by content)."""
         domain = get_domain(domain) if isinstance(domain, str) else domain
         if domain.taubench is None:
@@ -56,8 +60,12 @@ class Environment:
         data = load_taubench_data(domain, Path(data_dir))
         content = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
         name = f"{domain.name}-taubench-{content}-v{domain.data_version}.sqlite"
-        return cls(domain, _build_cached(domain, cache_dir, name,
-                                         lambda db: domain.taubench.import_data(db, data)))
+        return cls(
+            domain,
+            _build_cached(
+                domain, cache_dir, name, lambda db: domain.taubench.import_data(db, data)
+            ),
+        )
 
     @property
     def master(self) -> sqlite3.Connection:
@@ -68,8 +76,15 @@ class Environment:
         return Sandbox(self)
 
     def state_hash(self) -> str:
+        return self.digests.hexdigest()
+
+    @property
+    def digests(self) -> RowDigests:
+        """Per-row digests of the master, computed once: sandboxes hash against them."""
         with self._lock:
-            return state_hash(self._master, self.domain.schema)
+            if self._digests is None:
+                self._digests = RowDigests(self._master, self.domain.schema)
+            return self._digests
 
     def close(self) -> None:
         self._master.close()
@@ -90,6 +105,7 @@ class Sandbox:
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         with env._lock:
             env._master.backup(self.conn)
+        track_changes(self.conn, env.domain.schema)
         self.executor = ToolExecutor(self.conn, env.domain.tools)
 
     @property
@@ -107,7 +123,8 @@ class Sandbox:
         return self.executor.run(calls)
 
     def state_hash(self) -> str:
-        return state_hash(self.conn, self.env.domain.schema)
+        """Same value as `state_hash(conn, schema)`, re-digesting only the rows written."""
+        return self.env.digests.updated(self.conn, dirty_rows(self.conn))
 
     def diff(self, other: Sandbox | None = None) -> list[RowChange]:
         """Changes from `other` (default: the master) to this sandbox."""
@@ -131,13 +148,15 @@ def load_taubench_data(domain: Domain, data_dir: Path) -> dict[str, dict[str, An
     missing = [f for f in domain.taubench_files if not (data_dir / f"{f}.json").is_file()]
     if missing:
         raise FileNotFoundError(
-            f"{data_dir} lacks τ-bench {domain.name} files: {', '.join(m + '.json' for m in missing)}"
+            f"{data_dir} lacks τ-bench {domain.name} files: "
+            + ", ".join(f"{m}.json" for m in missing)
         )
     return {f: json.loads((data_dir / f"{f}.json").read_text()) for f in domain.taubench_files}
 
 
-def _build_cached(domain: Domain, cache_dir: Path | None, name: str,
-                  fill: Callable[[sqlite_utils.Database], None]) -> Path:
+def _build_cached(
+    domain: Domain, cache_dir: Path | None, name: str, fill: Callable[[sqlite_utils.Database], None]
+) -> Path:
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     path = cache / name
     if path.exists():

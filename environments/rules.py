@@ -63,10 +63,15 @@ class RuleSet:
         def wrap(fn: Callable[[RuleContext], str | None]) -> Callable[[RuleContext], str | None]:
             if any(r.name == name for r in self.rules):
                 raise ValueError(f"duplicate rule {name!r}")
-            self.rules.append(Rule(
-                name=name, description=(fn.__doc__ or name).strip(), check=fn,
-                tools=None if tools is None else frozenset(tools), blueprints=blueprints,
-            ))
+            self.rules.append(
+                Rule(
+                    name=name,
+                    description=(fn.__doc__ or name).strip(),
+                    check=fn,
+                    tools=None if tools is None else frozenset(tools),
+                    blueprints=blueprints,
+                )
+            )
             return fn
 
         return wrap
@@ -104,18 +109,26 @@ def check_policy(
     violations: list[Violation] = []
     for raw in calls:
         call = raw if isinstance(raw, ToolCall) else ToolCall.model_validate(raw)
-        ctx = RuleContext(db=executor.db, call=call, index=len(executor.trace),
-                          history=list(executor.trace), user_id=user_id)
+        ctx = RuleContext(
+            db=executor.db,
+            call=call,
+            index=len(executor.trace),
+            history=list(executor.trace),
+            user_id=user_id,
+        )
         for r in ruleset.rules:
-            if (r.tools is not None and call.name not in r.tools) or (blueprint and not r.blueprints):
+            if (r.tools is not None and call.name not in r.tools) or (
+                blueprint and not r.blueprints
+            ):
                 continue
             try:
                 reason = r.check(ctx)
             except Exception as exc:  # malformed arguments must not crash the check
                 reason = None if _is_argument_problem(exc) else f"rule failed: {exc!r}"
             if reason:
-                violations.append(Violation(rule=r.name, action_index=ctx.index,
-                                            tool=call.name, message=reason))
+                violations.append(
+                    Violation(rule=r.name, action_index=ctx.index, tool=call.name, message=reason)
+                )
         executor.call(call.name, call.arguments)
     return PolicyReport(violations=violations, trace=executor.trace)
 

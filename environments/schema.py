@@ -55,7 +55,8 @@ class Schema:
     def create(self, db: sqlite_utils.Database) -> None:
         for t in self.tables:
             db[t.name].create(
-                {c: _SQL_TYPE[k] for c, k in t.columns.items()}, pk=t.pk if len(t.pk) > 1 else t.pk[0]
+                {c: _SQL_TYPE[k] for c, k in t.columns.items()},
+                pk=t.pk if len(t.pk) > 1 else t.pk[0],
             )
 
     def insert(self, db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:

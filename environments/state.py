@@ -24,14 +24,91 @@ class RowChange(BaseModel):
 
 
 def state_hash(conn: sqlite3.Connection, schema: Schema) -> str:
-    """Stable sha256 of every table's rows in primary-key order (types included)."""
+    """Stable digest of every row of every table (types included, row order irrelevant)."""
+    return RowDigests(conn, schema).hexdigest()
+
+
+_MOD = 1 << 128
+
+
+def _row_digest(row: tuple) -> int:
+    # repr keeps 1 and 1.0 apart and quotes strings, so distinct rows digest apart.
+    return int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=16).digest(), "big")
+
+
+def _finish(sums: dict[str, tuple[int, int]]) -> str:
     digest = hashlib.sha256()
-    for t in sorted(schema.tables, key=lambda t: t.name):
-        rows = conn.execute(f'SELECT * FROM "{t.name}" ORDER BY {t.order_by}').fetchall()
-        digest.update(t.name.encode())
-        # repr keeps 1 and 1.0 apart, and strings quoted, so distinct states hash apart.
-        digest.update(repr(rows).encode())
+    for name in sorted(sums):
+        count, total = sums[name]
+        digest.update(f"{name}:{count}:{total:032x};".encode())
     return digest.hexdigest()
+
+
+class RowDigests:
+    """Per-row digests of a database, summed per table (a multiset hash).
+
+    Summing makes the state hash incremental: a sandbox that changed a few rows re-digests
+    only those rows against its master's cached digests, instead of every row.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, schema: Schema):
+        self.rows: dict[str, dict[int, int]] = {
+            t.name: {
+                rid: _row_digest(tuple(rest))
+                for rid, *rest in conn.execute(f'SELECT rowid, * FROM "{t.name}"')
+            }
+            for t in schema.tables
+        }
+        self.sums = {name: (len(r), sum(r.values()) % _MOD) for name, r in self.rows.items()}
+
+    def hexdigest(self) -> str:
+        return _finish(self.sums)
+
+    def updated(self, conn: sqlite3.Connection, dirty: dict[str, set[int]]) -> str:
+        """The digest of `conn`, equal to ours except for the `dirty` rowids per table."""
+        sums = dict(self.sums)
+        for table, rowids in dirty.items():
+            count, total = sums[table]
+            base = self.rows[table]
+            for rid in rowids:
+                if rid in base:
+                    count, total = count - 1, total - base[rid]
+            ids = sorted(rowids)
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                sql = (
+                    f'SELECT rowid, * FROM "{table}" WHERE rowid IN ({", ".join("?" * len(chunk))})'
+                )
+                for _rid, *rest in conn.execute(sql, chunk):
+                    count, total = count + 1, total + _row_digest(tuple(rest))
+            sums[table] = (count, total % _MOD)
+        return _finish(sums)
+
+
+def track_changes(conn: sqlite3.Connection, schema: Schema) -> None:
+    """Temp triggers that record the rowids each write touches, in `temp._dirty`.
+
+    They live only on this connection, and a rolled-back savepoint un-records them too.
+    """
+    conn.execute("PRAGMA recursive_triggers = ON")  # so REPLACE reports its deletes
+    conn.execute(
+        "CREATE TEMP TABLE _dirty (tbl TEXT, rid INTEGER, PRIMARY KEY (tbl, rid)) WITHOUT ROWID"
+    )
+    for t in schema.tables:
+        mark = "INSERT OR IGNORE INTO _dirty VALUES ('{0}', {1}.rowid);"
+        for event, refs in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+            body = " ".join(mark.format(t.name, r) for r in refs)
+            conn.execute(
+                f'CREATE TEMP TRIGGER "_dirty_{event.lower()}_{t.name}" AFTER {event} '
+                f'ON main."{t.name}" BEGIN {body} END'
+            )
+
+
+def dirty_rows(conn: sqlite3.Connection) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for table, rid in conn.execute("SELECT tbl, rid FROM temp._dirty"):
+        out.setdefault(table, set()).add(rid)
+    return out
 
 
 def diff(before: sqlite3.Connection, after: sqlite3.Connection, schema: Schema) -> list[RowChange]:
@@ -46,17 +123,28 @@ def diff(before: sqlite3.Connection, after: sqlite3.Connection, schema: Schema) 
                 continue
             if a is None or b is None:
                 row = a if b is None else b
-                changes.append(RowChange(
-                    table=t.name, key=list(key), column=ROW,
-                    before=None if a is None else t.decode(dict(zip(cols, a, strict=True))),
-                    after=None if b is None else t.decode(dict(zip(cols, row, strict=True))),
-                ))
+                changes.append(
+                    RowChange(
+                        table=t.name,
+                        key=list(key),
+                        column=ROW,
+                        before=None if a is None else t.decode(dict(zip(cols, a, strict=True))),
+                        after=None if b is None else t.decode(dict(zip(cols, row, strict=True))),
+                    )
+                )
                 continue
             for col, va, vb in zip(cols, a, b, strict=True):
                 if va != vb or type(va) is not type(vb):
                     dec = t.decode({col: va, "_": None}), t.decode({col: vb, "_": None})
-                    changes.append(RowChange(table=t.name, key=list(key), column=col,
-                                             before=dec[0][col], after=dec[1][col]))
+                    changes.append(
+                        RowChange(
+                            table=t.name,
+                            key=list(key),
+                            column=col,
+                            before=dec[0][col],
+                            after=dec[1][col],
+                        )
+                    )
     return changes
 
 
@@ -68,8 +156,11 @@ def render_diff(changes: list[RowChange], limit: int = 200) -> str:
     for c in changes[:limit]:
         where = f"{c.table}[{', '.join(map(str, c.key))}]"
         if c.column == ROW:
-            lines.append(f"+ {where} added: {c.after}" if c.before is None
-                         else f"- {where} deleted: {c.before}")
+            lines.append(
+                f"+ {where} added: {c.after}"
+                if c.before is None
+                else f"- {where} deleted: {c.before}"
+            )
         else:
             lines.append(f"~ {where}.{c.column}: {c.before!r} -> {c.after!r}")
     if len(changes) > limit:

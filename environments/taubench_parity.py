@@ -27,11 +27,15 @@ class ParityReport(BaseModel):
         return not self.mismatches
 
     def summary(self) -> str:
-        head = (f"parity: {self.tasks} tasks, {self.steps} steps, "
-                f"{len(self.mismatches)} mismatches")
-        return "\n".join([head] + [f"  task {m.task_index} step {m.step}: expected "
-                                   f"{m.expected[:120]!r}, got {m.got[:120]!r}"
-                                   for m in self.mismatches[:20]])
+        head = f"parity: {self.tasks} tasks, {self.steps} steps, {len(self.mismatches)} mismatches"
+        return "\n".join(
+            [head]
+            + [
+                f"  task {m.task_index} step {m.step}: expected "
+                f"{m.expected[:120]!r}, got {m.got[:120]!r}"
+                for m in self.mismatches[:20]
+            ]
+        )
 
 
 def observations_match(expected: str, got: str) -> bool:
@@ -44,24 +48,44 @@ def observations_match(expected: str, got: str) -> bool:
         return expected == got
 
 
-def compare_with_expected(results: list[ReplayResult], expected: list[dict[str, Any]]) -> ParityReport:
+def compare_with_expected(
+    results: list[ReplayResult], expected: list[dict[str, Any]]
+) -> ParityReport:
     mismatches, steps = [], 0
     by_index = {e["task_index"]: e for e in expected}
     for r in results:
         exp = by_index.get(r.task_index)
         if exp is None:
-            mismatches.append(Mismatch(task_index=r.task_index, step=None,
-                                       expected="(no expected entry)", got=r.data_hash))
+            mismatches.append(
+                Mismatch(
+                    task_index=r.task_index,
+                    step=None,
+                    expected="(no expected entry)",
+                    got=r.data_hash,
+                )
+            )
             continue
         obs = [s["observation"] for s in exp["steps"]]
         steps += len(obs)
         if len(obs) != len(r.observations):
-            mismatches.append(Mismatch(task_index=r.task_index, step=None,
-                                       expected=f"{len(obs)} steps", got=f"{len(r.observations)} steps"))
+            mismatches.append(
+                Mismatch(
+                    task_index=r.task_index,
+                    step=None,
+                    expected=f"{len(obs)} steps",
+                    got=f"{len(r.observations)} steps",
+                )
+            )
         for i, (e, g) in enumerate(zip(obs, r.observations, strict=False)):
             if not observations_match(e, g):
                 mismatches.append(Mismatch(task_index=r.task_index, step=i, expected=e, got=g))
         if exp["taubench_data_hash"] != r.data_hash:
-            mismatches.append(Mismatch(task_index=r.task_index, step=None,
-                                       expected=exp["taubench_data_hash"], got=r.data_hash))
+            mismatches.append(
+                Mismatch(
+                    task_index=r.task_index,
+                    step=None,
+                    expected=exp["taubench_data_hash"],
+                    got=r.data_hash,
+                )
+            )
     return ParityReport(tasks=len(results), steps=steps, mismatches=mismatches)

@@ -76,8 +76,9 @@ def tool(*, writes: bool = False, name: str | None = None) -> Callable[[Callable
             **fields,
         )
         doc = textwrap.dedent(fn.__doc__ or "").strip()
-        return Tool(name=name or fn.__name__, description=doc, fn=fn, arguments_model=model,
-                    writes=writes)
+        return Tool(
+            name=name or fn.__name__, description=doc, fn=fn, arguments_model=model, writes=writes
+        )
 
     return wrap
 

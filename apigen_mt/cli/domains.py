@@ -15,8 +15,13 @@ from apigen_mt.environments import Environment, domain_names, get_domain
 app = typer.Typer(help="List, inspect and build domains.", no_args_is_help=True)
 console = Console()
 
-CacheDir = Annotated[Path | None, typer.Option(help="Where master databases are built "
-                                                     "(default $APIGEN_MT_CACHE_DIR or ~/.cache/apigen-mt).")]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Where master databases are built "
+        "(default $APIGEN_MT_CACHE_DIR or ~/.cache/apigen-mt)."
+    ),
+]
 
 
 def _domain(name: str):
@@ -29,26 +34,41 @@ def _domain(name: str):
 @app.command("list")
 def list_domains(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The registered domains."""
-    rows = [{"name": n, "tools": len(get_domain(n).tools),
-             "writes": len(get_domain(n).tools.write_names), "rules": len(get_domain(n).rules.rules),
-             "description": get_domain(n).description} for n in domain_names()]
+    rows = [
+        {
+            "name": n,
+            "tools": len(get_domain(n).tools),
+            "writes": len(get_domain(n).tools.write_names),
+            "rules": len(get_domain(n).rules.rules),
+            "description": get_domain(n).description,
+        }
+        for n in domain_names()
+    ]
     if as_json:
         typer.echo(json.dumps(rows))
         return
     table = Table("domain", "tools", "writes", "rules", "description")
     for r in rows:
-        table.add_row(r["name"], str(r["tools"]), str(r["writes"]), str(r["rules"]), r["description"])
+        table.add_row(
+            r["name"], str(r["tools"]), str(r["writes"]), str(r["rules"]), r["description"]
+        )
     console.print(table)
 
 
 @app.command("show")
-def show(name: str, seed: int = 0, cache_dir: CacheDir = None,
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(
+    name: str,
+    seed: int = 0,
+    cache_dir: CacheDir = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Tools (read/write, schema), tables with row counts, rules and the policy of a domain."""
     domain = _domain(name)
     with Environment.generated(domain, seed=seed, cache_dir=cache_dir) as env:
-        counts = {t: env.master.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-                  for t in domain.schema.names}
+        counts = {
+            t: env.master.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+            for t in domain.schema.names
+        }
         info = {
             "name": domain.name,
             "description": domain.description,
@@ -56,10 +76,24 @@ def show(name: str, seed: int = 0, cache_dir: CacheDir = None,
             "database": str(env.master_path),
             "state_hash": env.state_hash(),
             "tables": counts,
-            "tools": [{"name": t.name, "writes": t.writes, "description": t.description,
-                       "parameters": t.parameters} for t in domain.tools],
-            "rules": [{"name": r.name, "description": r.description, "tools": sorted(r.tools or []),
-                       "blueprints": r.blueprints} for r in domain.rules.rules],
+            "tools": [
+                {
+                    "name": t.name,
+                    "writes": t.writes,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                }
+                for t in domain.tools
+            ],
+            "rules": [
+                {
+                    "name": r.name,
+                    "description": r.description,
+                    "tools": sorted(r.tools or []),
+                    "blueprints": r.blueprints,
+                }
+                for r in domain.rules.rules
+            ],
         }
     if as_json:
         typer.echo(json.dumps(info))
@@ -72,8 +106,11 @@ def show(name: str, seed: int = 0, cache_dir: CacheDir = None,
     console.print(tables)
     tools = Table("tool", "kind", "arguments")
     for t in info["tools"]:
-        tools.add_row(t["name"], "write" if t["writes"] else "read",
-                      ", ".join(t["parameters"].get("properties", {})))
+        tools.add_row(
+            t["name"],
+            "write" if t["writes"] else "read",
+            ", ".join(t["parameters"].get("properties", {})),
+        )
     console.print(tools)
     rules = Table("rule", "applies to", "what it enforces")
     for r in info["rules"]:

@@ -21,9 +21,15 @@ def replay_tasks(
     domain: Annotated[str, typer.Option(help="retail, airline, ...")],
     data_dir: Annotated[Path, typer.Option(help="Folder with τ-bench's JSON database files.")],
     tasks: Annotated[Path, typer.Option(help="Tasks JSON (τ-bench's tasks_*.json format).")],
-    out: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of stdout.")] = None,
-    expected: Annotated[Path | None, typer.Option(
-        help="τ-bench's expected results (expected_test.json): compare and exit 1 on mismatch.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write JSON lines here instead of stdout.")
+    ] = None,
+    expected: Annotated[
+        Path | None,
+        typer.Option(
+            help="τ-bench's expected results (expected_test.json): compare and exit 1 on mismatch."
+        ),
+    ] = None,
     cache_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Replay each task's actions in a fresh sandbox: observations and τ-bench's data hash."""

@@ -11,17 +11,19 @@ from .rules import RULES
 from .schema import SCHEMA
 from .tools import TOOLS
 
-DOMAIN = register_domain(Domain(
-    name="retail",
-    description="Online store support: look up users and orders; cancel, modify, return "
-                "and exchange orders; update addresses and payment methods.",
-    schema=SCHEMA,
-    tools=ToolSet.of(TOOLS),
-    rules=RULES,
-    generate=generate,
-    policy_path=Path(__file__).with_name("policy.md"),
-    data_version="1",
-    taubench=RetailTaubench(),
-    taubench_files=("users", "orders", "products"),
-    max_feedback_rounds=3,
-))
+DOMAIN = register_domain(
+    Domain(
+        name="retail",
+        description="Online store support: look up users and orders; cancel, modify, return "
+        "and exchange orders; update addresses and payment methods.",
+        schema=SCHEMA,
+        tools=ToolSet.of(TOOLS),
+        rules=RULES,
+        generate=generate,
+        policy_path=Path(__file__).with_name("policy.md"),
+        data_version="1",
+        taubench=RetailTaubench(),
+        taubench_files=("users", "orders", "products"),
+        max_feedback_rounds=3,
+    )
+)

@@ -55,15 +55,8 @@ PRODUCTS: dict[str, tuple[int, int, dict[str, list[str]]]] = {
     "Vacuum Cleaner": (90, 800, {"type": ["upright", "robotic", "handheld"], "bag": ["bagged", "bagless"], "power": ["corded", "cordless"]}),
 }
 
-FIRST_NAMES = """Ava Liam Noah Emma Olivia Mateo Sofia Yusuf Aisha Chen Mei Hiro Yuki Arjun Priya
-Kofi Amara Diego Lucia Omar Fatima Ivan Olga Lars Ingrid Pierre Chloe Marco Giulia Tomas Elena
-Kwame Zara Raj Anika Samuel Grace Daniel Leah Ethan Mia Lucas Isabella James Harper Ren Sana
-Ibrahim Nia Felix Hana Jonas Freya Mohamed Layla Andre Camila Victor Rosa Emeka Adaeze""".split()
-LAST_NAMES = """Smith Garcia Nguyen Kim Patel Okafor Rossi Muller Silva Haddad Tanaka Ivanova Kowalski
-Johansson Dubois Moreno Lopez Chen Wang Singh Khan Ahmed Mensah Sato Novak Costa Fischer Martin
-Brown Davis Wilson Taylor Anderson Thomas Jackson White Harris Clark Lewis Walker Hall Young
-Allen Wright Scott Green Baker Adams Nelson Carter Mitchell Perez Roberts Turner Phillips Campbell
-Parker Evans Edwards Collins""".split()
+FIRST_NAMES = ["Ava", "Liam", "Noah", "Emma", "Olivia", "Mateo", "Sofia", "Yusuf", "Aisha", "Chen", "Mei", "Hiro", "Yuki", "Arjun", "Priya", "Kofi", "Amara", "Diego", "Lucia", "Omar", "Fatima", "Ivan", "Olga", "Lars", "Ingrid", "Pierre", "Chloe", "Marco", "Giulia", "Tomas", "Elena", "Kwame", "Zara", "Raj", "Anika", "Samuel", "Grace", "Daniel", "Leah", "Ethan", "Mia", "Lucas", "Isabella", "James", "Harper", "Ren", "Sana", "Ibrahim", "Nia", "Felix", "Hana", "Jonas", "Freya", "Mohamed", "Layla", "Andre", "Camila", "Victor", "Rosa", "Emeka", "Adaeze"]
+LAST_NAMES = ["Smith", "Garcia", "Nguyen", "Kim", "Patel", "Okafor", "Rossi", "Muller", "Silva", "Haddad", "Tanaka", "Ivanova", "Kowalski", "Johansson", "Dubois", "Moreno", "Lopez", "Chen", "Wang", "Singh", "Khan", "Ahmed", "Mensah", "Sato", "Novak", "Costa", "Fischer", "Martin", "Brown", "Davis", "Wilson", "Taylor", "Anderson", "Thomas", "Jackson", "White", "Harris", "Clark", "Lewis", "Walker", "Hall", "Young", "Allen", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Carter", "Mitchell", "Perez", "Roberts", "Turner", "Phillips", "Campbell", "Parker", "Evans", "Edwards", "Collins"]
 # (city, state, zip prefix)
 CITIES = [("Seattle", "WA", "981"), ("Portland", "OR", "972"), ("San Francisco", "CA", "941"),
           ("Los Angeles", "CA", "900"), ("San Diego", "CA", "921"), ("Phoenix", "AZ", "850"),

@@ -60,7 +60,10 @@ def _address(rng: random.Random) -> dict[str, str]:
     return {
         "address1": f"{rng.randint(10, 9999)} {rng.choice(STREETS)}",
         "address2": f"Suite {rng.randint(100, 999)}" if rng.random() < 0.6 else "",
-        "city": city, "country": "USA", "state": state, "zip": f"{prefix}{rng.randint(0, 99):02d}",
+        "city": city,
+        "country": "USA",
+        "state": state,
+        "zip": f"{prefix}{rng.randint(0, 99):02d}",
     }
 
 
@@ -77,7 +80,10 @@ def _users(rng: random.Random) -> dict[str, dict]:
             pid = f"{source}_{_digits(rng, 7, used)}"
             method = {"source": source}
             if source == "credit_card":
-                method |= {"brand": rng.choice(CARD_BRANDS), "last_four": f"{rng.randint(0, 9999):04d}"}
+                method |= {
+                    "brand": rng.choice(CARD_BRANDS),
+                    "last_four": f"{rng.randint(0, 9999):04d}",
+                }
             if source == "gift_card":
                 method["balance"] = rng.randint(0, 250)  # whole dollars, as τ-bench's data
             methods[pid] = {**method, "id": pid}
@@ -91,7 +97,9 @@ def _users(rng: random.Random) -> dict[str, dict]:
     return users
 
 
-def _orders(rng: random.Random, users: dict[str, dict], products: dict[str, dict]) -> dict[str, dict]:
+def _orders(
+    rng: random.Random, users: dict[str, dict], products: dict[str, dict]
+) -> dict[str, dict]:
     used: set[str] = set()
     variants = [(p, v) for p in products.values() for v in p["variants"].values()]
     user_ids = list(users)
@@ -102,8 +110,13 @@ def _orders(rng: random.Random, users: dict[str, dict], products: dict[str, dict
         user = users[user_id]
         order_id = f"#W{_digits(rng, 7, used)}"
         items = [
-            {"name": p["name"], "product_id": p["product_id"], "item_id": v["item_id"],
-             "price": v["price"], "options": dict(v["options"])}
+            {
+                "name": p["name"],
+                "product_id": p["product_id"],
+                "item_id": v["item_id"],
+                "price": v["price"],
+                "options": dict(v["options"]),
+            }
             for p, v in rng.sample(variants, rng.randint(1, 5))
         ]
         status = rng.choices(statuses, weights)[0]
@@ -111,14 +124,20 @@ def _orders(rng: random.Random, users: dict[str, dict], products: dict[str, dict
         method = rng.choice(list(user["payment_methods"]))
         history = [{"transaction_type": "payment", "amount": total, "payment_method_id": method}]
         if status == "cancelled":
-            history.append({"transaction_type": "refund", "amount": total, "payment_method_id": method})
+            history.append(
+                {"transaction_type": "refund", "amount": total, "payment_method_id": method}
+            )
         shipped = status in ("processed", "delivered")
         orders[order_id] = {
-            "order_id": order_id, "user_id": user_id,
+            "order_id": order_id,
+            "user_id": user_id,
             "address": dict(user["address"]) if rng.random() < 0.9 else _address(rng),
             "items": items,
-            "fulfillments": [{"tracking_id": [_digits(rng, 12, used)],
-                              "item_ids": [i["item_id"] for i in items]}] if shipped else [],
+            "fulfillments": [
+                {"tracking_id": [_digits(rng, 12, used)], "item_ids": [i["item_id"] for i in items]}
+            ]
+            if shipped
+            else [],
             "status": status,
             "payment_history": history,
         }

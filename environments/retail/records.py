@@ -14,8 +14,13 @@ import sqlite_utils
 from .schema import ADDRESS_FIELDS, OPTIONAL_ORDER_FIELDS, SCHEMA
 
 
-def _select(db: sqlite_utils.Database, table: str, where: str = "", params: tuple = (),
-            order: str | None = None) -> list[dict[str, Any]]:
+def _select(
+    db: sqlite_utils.Database,
+    table: str,
+    where: str = "",
+    params: tuple = (),
+    order: str | None = None,
+) -> list[dict[str, Any]]:
     t = SCHEMA[table]
     sql = f'SELECT * FROM "{table}"' + (f" WHERE {where}" if where else "")
     sql += f" ORDER BY {order or 'rowid'}"
@@ -42,8 +47,11 @@ def load_users(db: sqlite_utils.Database, ids: list[str] | None = None) -> dict[
         record["id"] = pm["payment_method_id"]
         methods[pm["user_id"]][pm["payment_method_id"]] = record
     orders: dict[str, list[str]] = defaultdict(list)
-    for o in db.query(f"SELECT order_id, user_id FROM orders {'WHERE ' + where if where else ''}"
-                      " ORDER BY user_id, user_position", params):
+    for o in db.query(
+        f"SELECT order_id, user_id FROM orders {'WHERE ' + where if where else ''}"
+        " ORDER BY user_id, user_position",
+        params,
+    ):
         orders[o["user_id"]].append(o["order_id"])
     return {
         u["user_id"]: {
@@ -59,8 +67,9 @@ def load_users(db: sqlite_utils.Database, ids: list[str] | None = None) -> dict[
 
 def load_orders(db: sqlite_utils.Database, ids: list[str] | None = None) -> dict[str, dict]:
     where, params = _in("order_id", ids)
-    children: dict[str, dict[str, list]] = {k: defaultdict(list) for k in
-                                            ("order_items", "fulfillments", "payments")}
+    children: dict[str, dict[str, list]] = {
+        k: defaultdict(list) for k in ("order_items", "fulfillments", "payments")
+    }
     for table, rows in children.items():
         for r in _select(db, table, where, params, order="order_id, position"):
             rows[r.pop("order_id")].append(r)
@@ -71,10 +80,14 @@ def load_orders(db: sqlite_utils.Database, ids: list[str] | None = None) -> dict
             "order_id": oid,
             "user_id": o["user_id"],
             "address": address_of(o),
-            "items": [{k: i[k] for k in ("name", "product_id", "item_id", "price", "options")}
-                      for i in children["order_items"][oid]],
-            "fulfillments": [{"tracking_id": f["tracking_ids"], "item_ids": f["item_ids"]}
-                             for f in children["fulfillments"][oid]],
+            "items": [
+                {k: i[k] for k in ("name", "product_id", "item_id", "price", "options")}
+                for i in children["order_items"][oid]
+            ],
+            "fulfillments": [
+                {"tracking_id": f["tracking_ids"], "item_ids": f["item_ids"]}
+                for f in children["fulfillments"][oid]
+            ],
             "status": o["status"],
             "payment_history": [
                 {k: p[k] for k in ("transaction_type", "amount", "payment_method_id")}
@@ -91,59 +104,121 @@ def load_products(db: sqlite_utils.Database, ids: list[str] | None = None) -> di
     variants: dict[str, dict] = defaultdict(dict)
     for v in _select(db, "variants", where, params, order="product_id, position"):
         variants[v["product_id"]][v["item_id"]] = {
-            "item_id": v["item_id"], "options": v["options"], "available": v["available"],
+            "item_id": v["item_id"],
+            "options": v["options"],
+            "available": v["available"],
             "price": v["price"],
         }
     return {
-        p["product_id"]: {"name": p["name"], "product_id": p["product_id"],
-                          "variants": variants[p["product_id"]]}
+        p["product_id"]: {
+            "name": p["name"],
+            "product_id": p["product_id"],
+            "variants": variants[p["product_id"]],
+        }
         for p in _select(db, "products", where, params)
     }
 
 
 def insert_users(db: sqlite_utils.Database, users: dict[str, dict]) -> None:
-    SCHEMA.insert(db, "users", [
-        {"user_id": uid, **u["name"], "email": u["email"], **u["address"]}
-        for uid, u in users.items()
-    ])
-    SCHEMA.insert(db, "payment_methods", [
-        {"payment_method_id": pid, "user_id": uid, "position": i, "source": pm["source"],
-         "brand": pm.get("brand"), "last_four": pm.get("last_four"), "balance": pm.get("balance")}
-        for uid, u in users.items()
-        for i, (pid, pm) in enumerate(u["payment_methods"].items())
-    ])
+    SCHEMA.insert(
+        db,
+        "users",
+        [
+            {"user_id": uid, **u["name"], "email": u["email"], **u["address"]}
+            for uid, u in users.items()
+        ],
+    )
+    SCHEMA.insert(
+        db,
+        "payment_methods",
+        [
+            {
+                "payment_method_id": pid,
+                "user_id": uid,
+                "position": i,
+                "source": pm["source"],
+                "brand": pm.get("brand"),
+                "last_four": pm.get("last_four"),
+                "balance": pm.get("balance"),
+            }
+            for uid, u in users.items()
+            for i, (pid, pm) in enumerate(u["payment_methods"].items())
+        ],
+    )
 
 
-def insert_orders(db: sqlite_utils.Database, orders: dict[str, dict],
-                  user_positions: dict[str, int]) -> None:
-    SCHEMA.insert(db, "orders", [
-        {"order_id": oid, "user_id": o["user_id"], "user_position": user_positions.get(oid, 0),
-         **o["address"], "status": o["status"],
-         **{k: o[k] for k in OPTIONAL_ORDER_FIELDS if k in o}}
-        for oid, o in orders.items()
-    ])
-    SCHEMA.insert(db, "order_items", [
-        {"order_id": oid, "position": i, **item}
-        for oid, o in orders.items() for i, item in enumerate(o["items"])
-    ])
-    SCHEMA.insert(db, "fulfillments", [
-        {"order_id": oid, "position": i, "tracking_ids": f["tracking_id"], "item_ids": f["item_ids"]}
-        for oid, o in orders.items() for i, f in enumerate(o["fulfillments"])
-    ])
-    SCHEMA.insert(db, "payments", [
-        {"order_id": oid, "position": i, **p}
-        for oid, o in orders.items() for i, p in enumerate(o["payment_history"])
-    ])
+def insert_orders(
+    db: sqlite_utils.Database, orders: dict[str, dict], user_positions: dict[str, int]
+) -> None:
+    SCHEMA.insert(
+        db,
+        "orders",
+        [
+            {
+                "order_id": oid,
+                "user_id": o["user_id"],
+                "user_position": user_positions.get(oid, 0),
+                **o["address"],
+                "status": o["status"],
+                **{k: o[k] for k in OPTIONAL_ORDER_FIELDS if k in o},
+            }
+            for oid, o in orders.items()
+        ],
+    )
+    SCHEMA.insert(
+        db,
+        "order_items",
+        [
+            {"order_id": oid, "position": i, **item}
+            for oid, o in orders.items()
+            for i, item in enumerate(o["items"])
+        ],
+    )
+    SCHEMA.insert(
+        db,
+        "fulfillments",
+        [
+            {
+                "order_id": oid,
+                "position": i,
+                "tracking_ids": f["tracking_id"],
+                "item_ids": f["item_ids"],
+            }
+            for oid, o in orders.items()
+            for i, f in enumerate(o["fulfillments"])
+        ],
+    )
+    SCHEMA.insert(
+        db,
+        "payments",
+        [
+            {"order_id": oid, "position": i, **p}
+            for oid, o in orders.items()
+            for i, p in enumerate(o["payment_history"])
+        ],
+    )
 
 
 def insert_products(db: sqlite_utils.Database, products: dict[str, dict]) -> None:
-    SCHEMA.insert(db, "products", [{"product_id": pid, "name": p["name"]}
-                                   for pid, p in products.items()])
-    SCHEMA.insert(db, "variants", [
-        {"item_id": iid, "product_id": pid, "position": i, "options": v["options"],
-         "available": v["available"], "price": v["price"]}
-        for pid, p in products.items() for i, (iid, v) in enumerate(p["variants"].items())
-    ])
+    SCHEMA.insert(
+        db, "products", [{"product_id": pid, "name": p["name"]} for pid, p in products.items()]
+    )
+    SCHEMA.insert(
+        db,
+        "variants",
+        [
+            {
+                "item_id": iid,
+                "product_id": pid,
+                "position": i,
+                "options": v["options"],
+                "available": v["available"],
+                "price": v["price"],
+            }
+            for pid, p in products.items()
+            for i, (iid, v) in enumerate(p["variants"].items())
+        ],
+    )
 
 
 class RetailTaubench:
@@ -157,5 +232,4 @@ class RetailTaubench:
         insert_orders(db, orders, positions)
 
     def export_data(self, db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
-        return {"users": load_users(db), "orders": load_orders(db),
-                "products": load_products(db)}
+        return {"users": load_users(db), "orders": load_orders(db), "products": load_products(db)}

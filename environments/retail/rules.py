@@ -8,33 +8,53 @@ from apigen_mt.environments.rules import RuleContext, RuleSet
 
 RULES = RuleSet()
 
-ORDER_TOOLS = ("get_order_details", "cancel_pending_order", "modify_pending_order_address",
-               "modify_pending_order_payment", "modify_pending_order_items",
-               "return_delivered_order_items", "exchange_delivered_order_items")
-MODIFY_TOOLS = ("modify_pending_order_address", "modify_pending_order_payment",
-                "modify_pending_order_items")
+ORDER_TOOLS = (
+    "get_order_details",
+    "cancel_pending_order",
+    "modify_pending_order_address",
+    "modify_pending_order_payment",
+    "modify_pending_order_items",
+    "return_delivered_order_items",
+    "exchange_delivered_order_items",
+)
+MODIFY_TOOLS = (
+    "modify_pending_order_address",
+    "modify_pending_order_payment",
+    "modify_pending_order_items",
+)
 ITEM_SWAP_TOOLS = ("modify_pending_order_items", "exchange_delivered_order_items")
 PAYING_TOOLS = ("modify_pending_order_payment", *ITEM_SWAP_TOOLS, "return_delivered_order_items")
 LOOKUP_TOOLS = ("find_user_id_by_email", "find_user_id_by_name_zip")
-FREE_TOOLS = (*LOOKUP_TOOLS, "think", "calculate", "transfer_to_human_agents",
-              "list_all_product_types", "get_product_details")
+FREE_TOOLS = (
+    *LOOKUP_TOOLS,
+    "think",
+    "calculate",
+    "transfer_to_human_agents",
+    "list_all_product_types",
+    "get_product_details",
+)
 
 
 def _order(ctx: RuleContext) -> dict[str, Any] | None:
-    row = ctx.db.execute("SELECT order_id, user_id, status FROM orders WHERE order_id = ?",
-                         [ctx.args["order_id"]]).fetchone()
+    row = ctx.db.execute(
+        "SELECT order_id, user_id, status FROM orders WHERE order_id = ?", [ctx.args["order_id"]]
+    ).fetchone()
     return None if row is None else dict(zip(("order_id", "user_id", "status"), row, strict=True))
 
 
 def _methods(ctx: RuleContext, user_id: str) -> dict[str, dict[str, Any]]:
-    rows = ctx.db.execute("SELECT payment_method_id, source, balance FROM payment_methods "
-                          "WHERE user_id = ?", [user_id]).fetchall()
+    rows = ctx.db.execute(
+        "SELECT payment_method_id, source, balance FROM payment_methods WHERE user_id = ?",
+        [user_id],
+    ).fetchall()
     return {r[0]: {"source": r[1], "balance": r[2]} for r in rows}
 
 
 def _items(ctx: RuleContext) -> list[tuple[str, str, float]]:
-    return ctx.db.execute("SELECT item_id, product_id, price FROM order_items WHERE order_id = ? "
-                          "ORDER BY position", [ctx.args["order_id"]]).fetchall()
+    return ctx.db.execute(
+        "SELECT item_id, product_id, price FROM order_items WHERE order_id = ? ORDER BY position",
+        [ctx.args["order_id"]],
+    ).fetchall()
 
 
 def _owner(ctx: RuleContext) -> str | None:
@@ -74,7 +94,8 @@ def cancel_only_pending(ctx: RuleContext) -> str | None:
     """Only a 'pending' order can be cancelled."""
     order = _order(ctx)
     if order and order["status"] != "pending":
-        return f"order {order['order_id']} is {order['status']!r}; only pending orders can be cancelled"
+        oid, status = order["order_id"], order["status"]
+        return f"order {oid} is {status!r}; only pending orders can be cancelled"
     return None
 
 
@@ -97,14 +118,18 @@ def modify_only_pending(ctx: RuleContext) -> str | None:
     return f"order {order['order_id']} is {order['status']!r}; only pending orders can be modified"
 
 
-@RULES.rule("exchange_or_return_only_delivered",
-            tools=("return_delivered_order_items", "exchange_delivered_order_items"))
+@RULES.rule(
+    "exchange_or_return_only_delivered",
+    tools=("return_delivered_order_items", "exchange_delivered_order_items"),
+)
 def exchange_or_return_only_delivered(ctx: RuleContext) -> str | None:
     """Only a 'delivered' order can be returned or exchanged, and only once."""
     order = _order(ctx)
     if order is None or order["status"] == "delivered":
         return None
-    once = " (an order is exchanged or returned only once)" if "requested" in order["status"] else ""
+    once = (
+        " (an order is exchanged or returned only once)" if "requested" in order["status"] else ""
+    )
     return f"order {order['order_id']} is {order['status']!r}, not delivered{once}"
 
 
@@ -114,7 +139,9 @@ def items_in_order(ctx: RuleContext) -> str | None:
     if _order(ctx) is None:
         return None
     present = [i[0] for i in _items(ctx)]
-    missing = sorted({i for i in ctx.args["item_ids"] if ctx.args["item_ids"].count(i) > present.count(i)})
+    missing = sorted(
+        {i for i in ctx.args["item_ids"] if ctx.args["item_ids"].count(i) > present.count(i)}
+    )
     return f"items {missing} are not in order {ctx.args['order_id']}" if missing else None
 
 
@@ -128,8 +155,9 @@ def same_product_new_item(ctx: RuleContext) -> str | None:
         return f"{len(old)} items to replace but {len(new)} replacements"
     products = {i[0]: i[1] for i in _items(ctx)}
     for before, after in zip(old, new, strict=True):
-        row = ctx.db.execute("SELECT product_id, available FROM variants WHERE item_id = ?",
-                             [after]).fetchone()
+        row = ctx.db.execute(
+            "SELECT product_id, available FROM variants WHERE item_id = ?", [after]
+        ).fetchone()
         if row is None or row[0] != products.get(before):
             return f"new item {after} is not a variant of the product of item {before}"
         if not row[1]:
@@ -144,7 +172,9 @@ def payment_method_of_customer(ctx: RuleContext) -> str | None:
     """Payments and refunds use one of the order owner's own payment methods."""
     order = _order(ctx)
     if order and ctx.args["payment_method_id"] not in _methods(ctx, order["user_id"]):
-        return f"payment method {ctx.args['payment_method_id']!r} is not one of {order['user_id']}'s"
+        return (
+            f"payment method {ctx.args['payment_method_id']!r} is not one of {order['user_id']}'s"
+        )
     return None
 
 
@@ -154,8 +184,10 @@ def refund_to_original_or_gift_card(ctx: RuleContext) -> str | None:
     if _order(ctx) is None:
         return None
     pm = ctx.args["payment_method_id"]
-    first = ctx.db.execute("SELECT payment_method_id FROM payments WHERE order_id = ? "
-                           "ORDER BY position LIMIT 1", [ctx.args["order_id"]]).fetchone()
+    first = ctx.db.execute(
+        "SELECT payment_method_id FROM payments WHERE order_id = ? ORDER BY position LIMIT 1",
+        [ctx.args["order_id"]],
+    ).fetchone()
     if pm.startswith("gift_card") or (first and pm == first[0]):
         return None
     return f"refund to {pm!r}, which is neither the original payment method nor a gift card"
@@ -164,8 +196,10 @@ def refund_to_original_or_gift_card(ctx: RuleContext) -> str | None:
 @RULES.rule("new_payment_method_differs", tools=("modify_pending_order_payment",))
 def new_payment_method_differs(ctx: RuleContext) -> str | None:
     """A new payment method must differ from the current one."""
-    current = ctx.db.execute("SELECT payment_method_id FROM payments WHERE order_id = ? "
-                             "ORDER BY position LIMIT 1", [ctx.args["order_id"]]).fetchone()
+    current = ctx.db.execute(
+        "SELECT payment_method_id FROM payments WHERE order_id = ? ORDER BY position LIMIT 1",
+        [ctx.args["order_id"]],
+    ).fetchone()
     if current and current[0] == ctx.args["payment_method_id"]:
         return f"{current[0]!r} is already the order's payment method"
     return None
@@ -181,17 +215,27 @@ def gift_card_covers_amount(ctx: RuleContext) -> str | None:
     if not method or method["source"] != "gift_card":
         return None
     if ctx.call.name == "modify_pending_order_payment":
-        row = ctx.db.execute("SELECT amount FROM payments WHERE order_id = ? ORDER BY position "
-                             "LIMIT 1", [ctx.args["order_id"]]).fetchone()
+        row = ctx.db.execute(
+            "SELECT amount FROM payments WHERE order_id = ? ORDER BY position LIMIT 1",
+            [ctx.args["order_id"]],
+        ).fetchone()
         amount = row[0] if row else 0
     else:
         prices = {i[0]: i[2] for i in _items(ctx)}
-        new_prices = dict(ctx.db.execute(
-            f"SELECT item_id, price FROM variants WHERE item_id IN "
-            f"({', '.join('?' * len(ctx.args['new_item_ids']))})", ctx.args["new_item_ids"]))
-        amount = round(sum(new_prices.get(n, 0) - prices.get(o, 0)
-                           for o, n in zip(ctx.args["item_ids"], ctx.args["new_item_ids"],
-                                           strict=True)), 2)
+        new_prices = dict(
+            ctx.db.execute(
+                f"SELECT item_id, price FROM variants WHERE item_id IN "
+                f"({', '.join('?' * len(ctx.args['new_item_ids']))})",
+                ctx.args["new_item_ids"],
+            )
+        )
+        amount = round(
+            sum(
+                new_prices.get(n, 0) - prices.get(o, 0)
+                for o, n in zip(ctx.args["item_ids"], ctx.args["new_item_ids"], strict=True)
+            ),
+            2,
+        )
     if method["balance"] < amount:
         return f"gift card balance {method['balance']} does not cover {amount}"
     return None

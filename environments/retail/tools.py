@@ -18,12 +18,20 @@ from .calculator import evaluate
 from .records import load_orders, load_products, load_users
 from .schema import SCHEMA
 
-OrderId = Annotated[str, Field(description="The order id, such as '#W0000000', with its leading '#'.")]
+OrderId = Annotated[
+    str, Field(description="The order id, such as '#W0000000', with its leading '#'.")
+]
 UserId = Annotated[str, Field(description="The user id, such as 'sara_doe_496'.")]
-ItemIds = Annotated[list[str], Field(description="Item ids such as '1008292230'; an id may repeat.")]
-PaymentMethodId = Annotated[str, Field(
-    description="A payment method id of the user, such as 'gift_card_0000000' or "
-                "'credit_card_0000000' (see the user's or the order's details).")]
+ItemIds = Annotated[
+    list[str], Field(description="Item ids such as '1008292230'; an id may repeat.")
+]
+PaymentMethodId = Annotated[
+    str,
+    Field(
+        description="A payment method id of the user, such as 'gift_card_0000000' or "
+        "'credit_card_0000000' (see the user's or the order's details)."
+    ),
+]
 Address1 = Annotated[str, Field(description="First address line, such as '123 Main St'.")]
 Address2 = Annotated[str, Field(description="Second address line, such as 'Apt 1', or ''.")]
 City = Annotated[str, Field(description="The city, such as 'San Francisco'.")]
@@ -44,23 +52,30 @@ def _payment_methods(db: Database, user_id: str) -> dict[str, dict[str, Any]]:
 
 
 def _set_balance(db: Database, payment_method_id: str, balance: Any) -> None:
-    db.execute("UPDATE payment_methods SET balance = ? WHERE payment_method_id = ?",
-               [balance, payment_method_id])
+    db.execute(
+        "UPDATE payment_methods SET balance = ? WHERE payment_method_id = ?",
+        [balance, payment_method_id],
+    )
 
 
 def _add_payment(db: Database, order: dict, kind: str, amount: Any, method_id: str) -> None:
-    db.execute("INSERT INTO payments (order_id, position, transaction_type, amount, "
-               "payment_method_id) VALUES (?, ?, ?, ?, ?)",
-               [order["order_id"], len(order["payment_history"]), kind, amount, method_id])
+    db.execute(
+        "INSERT INTO payments (order_id, position, transaction_type, amount, "
+        "payment_method_id) VALUES (?, ?, ?, ?, ?)",
+        [order["order_id"], len(order["payment_history"]), kind, amount, method_id],
+    )
     order["payment_history"].append(
-        {"transaction_type": kind, "amount": amount, "payment_method_id": method_id})
+        {"transaction_type": kind, "amount": amount, "payment_method_id": method_id}
+    )
 
 
 def _set_order(db: Database, order: dict, **values: Any) -> None:
     table = SCHEMA["orders"]
     encoded = table.encode(values)
     cols = ", ".join(f'"{c}" = ?' for c in encoded)
-    db.execute(f"UPDATE orders SET {cols} WHERE order_id = ?", [*encoded.values(), order["order_id"]])
+    db.execute(
+        f"UPDATE orders SET {cols} WHERE order_id = ?", [*encoded.values(), order["order_id"]]
+    )
     order.update(values)
 
 
@@ -84,17 +99,29 @@ def _price_difference(db: Database, order: dict, item_ids: list[str], new_item_i
 
 
 @tool()
-def calculate(db: Database, expression: Annotated[str, Field(
-        description="An arithmetic expression such as '2 + 2': numbers, + - * /, parentheses "
-                    "and spaces.")]) -> str:
+def calculate(
+    db: Database,
+    expression: Annotated[
+        str,
+        Field(
+            description="An arithmetic expression such as '2 + 2': numbers, + - * /, parentheses "
+            "and spaces."
+        ),
+    ],
+) -> str:
     """Calculate the result of an arithmetic expression, rounded to 2 decimals."""
     return evaluate(expression)
 
 
 @tool(writes=True)
-def cancel_pending_order(db: Database, order_id: OrderId, reason: Annotated[
+def cancel_pending_order(
+    db: Database,
+    order_id: OrderId,
+    reason: Annotated[
         Literal["no longer needed", "ordered by mistake"],
-        Field(description="Why: 'no longer needed' or 'ordered by mistake'.")]) -> dict:
+        Field(description="Why: 'no longer needed' or 'ordered by mistake'."),
+    ],
+) -> dict:
     """Cancel a pending order; orders already processed or delivered cannot be cancelled.
 
     Explain the cancellation and get the user's explicit confirmation (yes) first. The order
@@ -115,11 +142,19 @@ def cancel_pending_order(db: Database, order_id: OrderId, reason: Annotated[
 
 
 @tool(writes=True)
-def exchange_delivered_order_items(db: Database, order_id: OrderId, item_ids: ItemIds,
-                                   new_item_ids: Annotated[list[str], Field(
-                                       description="Replacement item ids, position by position "
-                                                   "of the same product as the item replaced.")],
-                                   payment_method_id: PaymentMethodId) -> dict:
+def exchange_delivered_order_items(
+    db: Database,
+    order_id: OrderId,
+    item_ids: ItemIds,
+    new_item_ids: Annotated[
+        list[str],
+        Field(
+            description="Replacement item ids, position by position "
+            "of the same product as the item replaced."
+        ),
+    ],
+    payment_method_id: PaymentMethodId,
+) -> dict:
     """Exchange items of a delivered order for other options of the same products.
 
     A delivered order can be exchanged or returned only once. Explain the exchange and get
@@ -137,16 +172,23 @@ def exchange_delivered_order_items(db: Database, order_id: OrderId, item_ids: It
     method = methods[payment_method_id]
     if method["source"] == "gift_card" and method["balance"] < diff_price:
         raise ToolError("insufficient gift card balance to pay for the price difference")
-    _set_order(db, order, status="exchange requested", exchange_items=sorted(item_ids),
-               exchange_new_items=sorted(new_item_ids),
-               exchange_payment_method_id=payment_method_id,
-               exchange_price_difference=diff_price)
+    _set_order(
+        db,
+        order,
+        status="exchange requested",
+        exchange_items=sorted(item_ids),
+        exchange_new_items=sorted(new_item_ids),
+        exchange_payment_method_id=payment_method_id,
+        exchange_price_difference=diff_price,
+    )
     return order
 
 
 @tool()
-def find_user_id_by_email(db: Database, email: Annotated[str, Field(
-        description="The user's email, such as 'something@example.com'.")]) -> str:
+def find_user_id_by_email(
+    db: Database,
+    email: Annotated[str, Field(description="The user's email, such as 'something@example.com'.")],
+) -> str:
     """Find a user id by email (case-insensitive)."""
     for row in db.query("SELECT user_id, email FROM users ORDER BY rowid"):
         if row["email"].lower() == email.lower():
@@ -155,18 +197,23 @@ def find_user_id_by_email(db: Database, email: Annotated[str, Field(
 
 
 @tool()
-def find_user_id_by_name_zip(db: Database,
-                             first_name: Annotated[str, Field(description="First name, such as 'John'.")],
-                             last_name: Annotated[str, Field(description="Last name, such as 'Doe'.")],
-                             zip: Zip) -> str:
+def find_user_id_by_name_zip(
+    db: Database,
+    first_name: Annotated[str, Field(description="First name, such as 'John'.")],
+    last_name: Annotated[str, Field(description="Last name, such as 'Doe'.")],
+    zip: Zip,
+) -> str:
     """Find a user id by first name, last name and zip code.
 
     Prefer finding the user by email; use this when the email is unknown or not found.
     """
-    for row in db.query("SELECT user_id, first_name, last_name FROM users WHERE zip = ? "
-                        "ORDER BY rowid", [zip]):
-        if (row["first_name"].lower() == first_name.lower()
-                and row["last_name"].lower() == last_name.lower()):
+    for row in db.query(
+        "SELECT user_id, first_name, last_name FROM users WHERE zip = ? ORDER BY rowid", [zip]
+    ):
+        if (
+            row["first_name"].lower() == first_name.lower()
+            and row["last_name"].lower() == last_name.lower()
+        ):
             return row["user_id"]
     raise ToolError("user not found")
 
@@ -178,8 +225,12 @@ def get_order_details(db: Database, order_id: OrderId) -> dict:
 
 
 @tool()
-def get_product_details(db: Database, product_id: Annotated[str, Field(
-        description="The product id, such as '6086499569' (not an item id).")]) -> dict:
+def get_product_details(
+    db: Database,
+    product_id: Annotated[
+        str, Field(description="The product id, such as '6086499569' (not an item id).")
+    ],
+) -> dict:
     """Get the inventory details of a product: every variant with options, price, availability."""
     found = load_products(db, [product_id])
     if product_id not in found:
@@ -199,15 +250,24 @@ def get_user_details(db: Database, user_id: UserId) -> dict:
 @tool()
 def list_all_product_types(db: Database) -> dict:
     """List the name and product id of every product type in the store."""
-    pairs = {r["name"]: r["product_id"] for r in db.query("SELECT name, product_id FROM products "
-                                                          "ORDER BY rowid")}
+    pairs = {
+        r["name"]: r["product_id"]
+        for r in db.query("SELECT name, product_id FROM products ORDER BY rowid")
+    }
     return dict(sorted(pairs.items()))
 
 
 @tool(writes=True)
-def modify_pending_order_address(db: Database, order_id: OrderId, address1: Address1,
-                                 address2: Address2, city: City, state: State,
-                                 country: Country, zip: Zip) -> dict:
+def modify_pending_order_address(
+    db: Database,
+    order_id: OrderId,
+    address1: Address1,
+    address2: Address2,
+    city: City,
+    state: State,
+    country: Country,
+    zip: Zip,
+) -> dict:
     """Change the shipping address of a pending order.
 
     Explain the change and get the user's explicit confirmation (yes) first.
@@ -215,19 +275,33 @@ def modify_pending_order_address(db: Database, order_id: OrderId, address1: Addr
     order = _order(db, order_id)
     if order["status"] != "pending":
         raise ToolError("non-pending order cannot be modified")
-    address = {"address1": address1, "address2": address2, "city": city, "state": state,
-               "country": country, "zip": zip}
+    address = {
+        "address1": address1,
+        "address2": address2,
+        "city": city,
+        "state": state,
+        "country": country,
+        "zip": zip,
+    }
     _set_order(db, order, **address)
     order["address"] = {k: order.pop(k) for k in address}
     return order
 
 
 @tool(writes=True)
-def modify_pending_order_items(db: Database, order_id: OrderId, item_ids: ItemIds,
-                               new_item_ids: Annotated[list[str], Field(
-                                   description="Replacement item ids, position by position, "
-                                               "of the same product as the item replaced.")],
-                               payment_method_id: PaymentMethodId) -> dict:
+def modify_pending_order_items(
+    db: Database,
+    order_id: OrderId,
+    item_ids: ItemIds,
+    new_item_ids: Annotated[
+        list[str],
+        Field(
+            description="Replacement item ids, position by position, "
+            "of the same product as the item replaced."
+        ),
+    ],
+    payment_method_id: PaymentMethodId,
+) -> dict:
     """Swap items of a pending order for other options of the same products.
 
     Allowed once per order. Explain the change and get the user's explicit confirmation
@@ -243,24 +317,30 @@ def modify_pending_order_items(db: Database, order_id: OrderId, item_ids: ItemId
     method = methods[payment_method_id]
     if method["source"] == "gift_card" and method["balance"] < diff_price:
         raise ToolError("insufficient gift card balance to pay for the new item")
-    _add_payment(db, order, "payment" if diff_price > 0 else "refund", abs(diff_price),
-                 payment_method_id)
+    _add_payment(
+        db, order, "payment" if diff_price > 0 else "refund", abs(diff_price), payment_method_id
+    )
     if method["source"] == "gift_card":
         _set_balance(db, payment_method_id, round(method["balance"] - diff_price, 2))
     for item_id, new_item_id in zip(item_ids, new_item_ids, strict=True):
-        position, item = next((p, i) for p, i in enumerate(order["items"]) if i["item_id"] == item_id)
+        position, item = next(
+            (p, i) for p, i in enumerate(order["items"]) if i["item_id"] == item_id
+        )
         variant = products[item["product_id"]]["variants"][new_item_id]
         item.update(item_id=new_item_id, price=variant["price"], options=variant["options"])
-        db.execute("UPDATE order_items SET item_id = ?, price = ?, options = ? "
-                   "WHERE order_id = ? AND position = ?",
-                   [new_item_id, variant["price"], json.dumps(variant["options"]), order_id, position])
+        db.execute(
+            "UPDATE order_items SET item_id = ?, price = ?, options = ? "
+            "WHERE order_id = ? AND position = ?",
+            [new_item_id, variant["price"], json.dumps(variant["options"]), order_id, position],
+        )
     _set_order(db, order, status="pending (item modified)")
     return order
 
 
 @tool(writes=True)
-def modify_pending_order_payment(db: Database, order_id: OrderId,
-                                 payment_method_id: PaymentMethodId) -> dict:
+def modify_pending_order_payment(
+    db: Database, order_id: OrderId, payment_method_id: PaymentMethodId
+) -> dict:
     """Change the payment method of a pending order.
 
     Explain the change and get the user's explicit confirmation (yes) first.
@@ -291,8 +371,16 @@ def modify_pending_order_payment(db: Database, order_id: OrderId,
 
 
 @tool(writes=True)
-def modify_user_address(db: Database, user_id: UserId, address1: Address1, address2: Address2,
-                        city: City, state: State, country: Country, zip: Zip) -> dict:
+def modify_user_address(
+    db: Database,
+    user_id: UserId,
+    address1: Address1,
+    address2: Address2,
+    city: City,
+    state: State,
+    country: Country,
+    zip: Zip,
+) -> dict:
     """Change a user's default address.
 
     Explain the change and get the user's explicit confirmation (yes) first.
@@ -300,17 +388,26 @@ def modify_user_address(db: Database, user_id: UserId, address1: Address1, addre
     found = load_users(db, [user_id])
     if user_id not in found:
         raise ToolError("user not found")
-    address = {"address1": address1, "address2": address2, "city": city, "state": state,
-               "country": country, "zip": zip}
-    db.execute(f"UPDATE users SET {', '.join(f'{k} = ?' for k in address)} WHERE user_id = ?",
-               [*address.values(), user_id])
+    address = {
+        "address1": address1,
+        "address2": address2,
+        "city": city,
+        "state": state,
+        "country": country,
+        "zip": zip,
+    }
+    db.execute(
+        f"UPDATE users SET {', '.join(f'{k} = ?' for k in address)} WHERE user_id = ?",
+        [*address.values(), user_id],
+    )
     found[user_id]["address"] = address
     return found[user_id]
 
 
 @tool(writes=True)
-def return_delivered_order_items(db: Database, order_id: OrderId, item_ids: ItemIds,
-                                 payment_method_id: PaymentMethodId) -> dict:
+def return_delivered_order_items(
+    db: Database, order_id: OrderId, item_ids: ItemIds, payment_method_id: PaymentMethodId
+) -> dict:
     """Return items of a delivered order; the order becomes 'return requested'.
 
     The refund goes to the original payment method or to a gift card of the user. A
@@ -322,27 +419,39 @@ def return_delivered_order_items(db: Database, order_id: OrderId, item_ids: Item
         raise ToolError("non-delivered order cannot be returned")
     if payment_method_id not in _payment_methods(db, order["user_id"]):
         raise ToolError("payment method not found")
-    if ("gift_card" not in payment_method_id
-            and payment_method_id != order["payment_history"][0]["payment_method_id"]):
-        raise ToolError("payment method should be either the original payment method or a gift card")
+    if (
+        "gift_card" not in payment_method_id
+        and payment_method_id != order["payment_history"][0]["payment_method_id"]
+    ):
+        raise ToolError(
+            "payment method should be either the original payment method or a gift card"
+        )
     all_item_ids = [item["item_id"] for item in order["items"]]
     for item_id in item_ids:
         if item_ids.count(item_id) > all_item_ids.count(item_id):
             raise ToolError("some item not found")
-    _set_order(db, order, status="return requested", return_items=sorted(item_ids),
-               return_payment_method_id=payment_method_id)
+    _set_order(
+        db,
+        order,
+        status="return requested",
+        return_items=sorted(item_ids),
+        return_payment_method_id=payment_method_id,
+    )
     return order
 
 
 @tool()
-def think(db: Database, thought: Annotated[str, Field(description="A thought to think about.")]) -> str:
+def think(
+    db: Database, thought: Annotated[str, Field(description="A thought to think about.")]
+) -> str:
     """Think something through; changes nothing and fetches nothing, only logs the thought."""
     return ""
 
 
 @tool()
-def transfer_to_human_agents(db: Database, summary: Annotated[str, Field(
-        description="A summary of the user's issue.")]) -> str:
+def transfer_to_human_agents(
+    db: Database, summary: Annotated[str, Field(description="A summary of the user's issue.")]
+) -> str:
     """Transfer the user to a human agent with a summary of the issue.
 
     Only when the user explicitly asks for a human, or the issue cannot be solved with the
@@ -351,8 +460,21 @@ def transfer_to_human_agents(db: Database, summary: Annotated[str, Field(
     return "Transfer successful"
 
 
-TOOLS = [calculate, cancel_pending_order, exchange_delivered_order_items, find_user_id_by_email,
-         find_user_id_by_name_zip, get_order_details, get_product_details, get_user_details,
-         list_all_product_types, modify_pending_order_address, modify_pending_order_items,
-         modify_pending_order_payment, modify_user_address, return_delivered_order_items, think,
-         transfer_to_human_agents]
+TOOLS = [
+    calculate,
+    cancel_pending_order,
+    exchange_delivered_order_items,
+    find_user_id_by_email,
+    find_user_id_by_name_zip,
+    get_order_details,
+    get_product_details,
+    get_user_details,
+    list_all_product_types,
+    modify_pending_order_address,
+    modify_pending_order_items,
+    modify_pending_order_payment,
+    modify_user_address,
+    return_delivered_order_items,
+    think,
+    transfer_to_human_agents,
+]

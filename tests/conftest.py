@@ -1,0 +1,41 @@
+"""Shared fixtures. Tests are offline (pytest-socket); τ-bench data is optional."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from apigen_mt.environments import Environment
+
+REPO = Path(__file__).resolve().parents[1]
+TAUBENCH_ENV = "APIGEN_MT_TAUBENCH_DIR"
+
+
+def taubench_dir() -> Path:
+    return Path(os.environ.get(TAUBENCH_ENV) or REPO.parent / "shared" / "taubench")
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def retail_env(cache_dir) -> Environment:
+    """The generated retail database (seed 0): no external data needed."""
+    return Environment.generated("retail", seed=0, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def taubench_retail_dir() -> Path:
+    path = taubench_dir() / "retail"
+    if not (path / "tasks_test.json").is_file():
+        pytest.skip(f"τ-bench retail data not found at {path} (set ${TAUBENCH_ENV})")
+    return path
+
+
+@pytest.fixture(scope="session")
+def taubench_retail_env(taubench_retail_dir, cache_dir) -> Environment:
+    return Environment.from_taubench("retail", taubench_retail_dir, cache_dir=cache_dir)

@@ -1,0 +1,41 @@
+"""The install layout: one import root, no bare top-level packages."""
+
+import os
+import subprocess
+import sys
+
+import apigen_mt.agents
+import apigen_mt.environments.retail
+import apigen_mt.graphs
+import apigen_mt.tools
+from apigen_mt.cli import app
+from tests.conftest import REPO
+
+
+def test_folders_are_mapped_under_one_import_root():
+    assert apigen_mt.tools.__file__.startswith(str(REPO / "tools"))
+    assert apigen_mt.environments.retail.__file__.startswith(str(REPO / "environments" / "retail"))
+    assert apigen_mt.graphs.__name__ == "apigen_mt.graphs"
+    assert apigen_mt.agents.__name__ == "apigen_mt.agents"
+
+
+def test_installed_outside_the_repo_only_under_apigen_mt(tmp_path):
+    """From another directory the install provides apigen_mt.* and no bare `tools` etc."""
+    probe = (
+        "import importlib.util, apigen_mt.tools, apigen_mt.environments.retail;"
+        "print([m for m in ('tools', 'agents', 'graphs', 'environments')"
+        " if importlib.util.find_spec(m) is not None])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_is_a_typer_app():
+    assert app.info.help
