@@ -48,7 +48,8 @@ def main() -> None:
             data = export_state(env, sandbox)
         source = "generated retail data (seed 0)"
     rows = sum(
-        env.master.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in env.domain.schema.names
+        env.master.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+        for t in env.domain.schema.names
     )
     pending = env.master.execute(
         "SELECT order_id FROM orders WHERE status = 'pending' ORDER BY rowid LIMIT 1"
@@ -72,7 +73,9 @@ def main() -> None:
 
     def ours_write() -> str:
         with env.sandbox() as sandbox:
-            sandbox.call("cancel_pending_order", {"order_id": pending, "reason": "no longer needed"})
+            sandbox.call(
+                "cancel_pending_order", {"order_id": pending, "reason": "no longer needed"}
+            )
             return sandbox.state_hash()
 
     def ours_full() -> str:
