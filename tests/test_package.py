@@ -3,13 +3,15 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import apigen_mt.agents
 import apigen_mt.environments.retail
 import apigen_mt.graphs
 import apigen_mt.tools
 from apigen_mt.cli import app
-from tests.conftest import REPO
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_folders_are_mapped_under_one_import_root():
