@@ -1,0 +1,42 @@
+"""LLM roles: each a prompt, an output schema and a factory taking a BaseChatModel."""
+
+from .assistant import Assistant, make_assistant
+from .feedback import FeedbackInput, FeedbackPlan, make_feedback
+from .human import STOP, HumanInput, HumanSimulator, Turn, is_stop, make_human
+from .human_judge import JudgeInput, JudgeScore, make_human_judge
+from .proposer import Action, Blueprint, ProposerInput, make_proposer
+from .recombiner import CombinedInstruction, RecombineInput, make_recombiner
+from .reviewer import CRITERIA, Review, ReviewInput, make_reviewer
+from .structured import RoleFailure, StructuredRole, astructured, structured
+
+__all__ = [
+    "CRITERIA",
+    "STOP",
+    "Action",
+    "Assistant",
+    "Blueprint",
+    "CombinedInstruction",
+    "FeedbackInput",
+    "FeedbackPlan",
+    "HumanInput",
+    "HumanSimulator",
+    "JudgeInput",
+    "JudgeScore",
+    "ProposerInput",
+    "RecombineInput",
+    "Review",
+    "ReviewInput",
+    "RoleFailure",
+    "StructuredRole",
+    "Turn",
+    "astructured",
+    "is_stop",
+    "make_assistant",
+    "make_feedback",
+    "make_human",
+    "make_human_judge",
+    "make_proposer",
+    "make_recombiner",
+    "make_reviewer",
+    "structured",
+]

@@ -1,0 +1,53 @@
+"""Assistant: the agent whose conversations become training data (policy + tools)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+
+from .structured import RoleFailure, transport_failure
+
+SYSTEM = """{policy}
+
+Work through the available tools; call at most one tool at a time, and do not write to the \
+user in the same turn as a tool call."""
+
+
+class Assistant:
+    name = "assistant"
+
+    def __init__(self, model: BaseChatModel, policy: str, tools: list[dict[str, Any]]):
+        self.system = SystemMessage(SYSTEM.format(policy=policy.strip()))
+        self.tools = tools
+        self.model = model.bind_tools(tools) if tools else model
+
+    def prompt(self, messages: list[BaseMessage]) -> list[BaseMessage]:
+        return [self.system, *messages]
+
+    async def ainvoke(
+        self, messages: list[BaseMessage], config: RunnableConfig | None = None
+    ) -> AIMessage | RoleFailure:
+        try:
+            return await self.model.ainvoke(self.prompt(messages), config=_named(config))
+        except Exception as exc:
+            return transport_failure(self.name, exc)
+
+    def invoke(
+        self, messages: list[BaseMessage], config: RunnableConfig | None = None
+    ) -> AIMessage | RoleFailure:
+        try:
+            return self.model.invoke(self.prompt(messages), config=_named(config))
+        except Exception as exc:
+            return transport_failure(self.name, exc)
+
+
+def _named(config: RunnableConfig | None) -> RunnableConfig:
+    return {"run_name": "assistant", **(config or {})}  # type: ignore[return-value]
+
+
+def make_assistant(model: BaseChatModel, policy: str, tools: list[dict[str, Any]]) -> Assistant:
+    """The agent for a domain: its policy as system prompt, its tools bound for calling."""
+    return Assistant(model, policy, tools)

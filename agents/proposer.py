@@ -1,0 +1,80 @@
+"""Proposer: writes a task blueprint (instruction, gold actions, expected outputs)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from .structured import StructuredRole
+
+
+class Action(BaseModel):
+    name: str = Field(description="A tool name from the list given.")
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class Blueprint(BaseModel):
+    reasoning: str = Field(description="Brief plan: which records, which changes, why valid.")
+    user_id: str
+    instruction: str = Field(
+        description="What the user wants, in second person, with every "
+        "detail the user needs to say."
+    )
+    actions: list[Action]
+    outputs: list[str] = Field(
+        default_factory=list, description="Short facts the agent must tell the user."
+    )
+
+
+class ProposerInput(BaseModel):
+    domain: str
+    policy: str  # the sampled rules
+    tools: list[dict[str, Any]]  # OpenAI function schemas, write tools first
+    records: str  # JSON of the sampled user and their records
+    persona: str
+    examples: list[str] = Field(default_factory=list)  # JSON blueprints
+    feedback: str | None = None  # the improvement plan from the last round
+    previous: str | None = None  # the last round's blueprint JSON
+
+
+SYSTEM = """You design realistic customer-service tasks for the {domain} domain. Each task is \
+a blueprint: an instruction for a simulated user, the exact tool calls an agent must make to \
+fulfil it (the ground-truth actions), and the short facts the agent must tell the user.
+
+Rules:
+- Build the task around state-changing tool calls; read-only lookups are optional.
+- Answer information requests through `outputs` (facts taken from the records), not through \
+extra read calls.
+- Use only the tools listed, with every argument filled exactly from the records given: real \
+ids, real values. Invent nothing.
+- Every action must be allowed by the policy rules given.
+- The instruction is written to the user ("You are ... You want ..."), states the user's \
+identity details and everything they need to say, and fits the persona. It never names tools.
+- Do not copy the examples; vary goals, wording and structure.
+Reply with one JSON object: reasoning, user_id, instruction, actions [{{name, arguments}}], \
+outputs."""
+
+
+def proposer_prompt(x: ProposerInput) -> list[BaseMessage]:
+    parts = [
+        f"## Policy rules\n{x.policy}",
+        f"## Tools\n{json.dumps(x.tools)}",
+        f"## The user and their records\n{x.records}",
+        f"## Persona of the user\n{x.persona}",
+    ]
+    if x.examples:
+        parts.append("## Examples of good blueprints (do not copy)\n" + "\n".join(x.examples))
+    if x.previous:
+        parts.append(f"## Your previous blueprint\n{x.previous}")
+    if x.feedback:
+        parts.append(f"## Feedback to address in this round\n{x.feedback}")
+    parts.append("Write the blueprint now.")
+    return [SystemMessage(SYSTEM.format(domain=x.domain)), HumanMessage("\n\n".join(parts))]
+
+
+def make_proposer(model: BaseChatModel) -> StructuredRole[ProposerInput, Blueprint]:
+    return StructuredRole("proposer", model, Blueprint, proposer_prompt)

@@ -1,0 +1,206 @@
+"""Asking a chat model for JSON matching a pydantic schema, without ever raising.
+
+The endpoint's JSON mode is used: OpenAI-style `json_schema`, or `json_object` with the
+schema attached (llama.cpp turns that into a grammar). Unparsable or schema-invalid output
+is shown back to the model once; after that, and after transport faults the client has
+already retried, the caller gets a `RoleFailure` to record as a rejection reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+In = TypeVar("In")
+STRUCTURED_MODE_KEY = "apigen_structured_mode"  # set by apigen_mt.models.chat_model
+
+
+class RoleFailure(BaseModel):
+    """A role that could not produce a valid answer: the reason is kept, never raised."""
+
+    role: str
+    kind: str  # "invalid_output" | "transport"
+    reason: str
+    raw: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.kind}: {self.reason}"
+
+
+def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """The schema with $refs inlined and titles dropped (grammar builders like it flat)."""
+    raw = schema.model_json_schema()
+    defs = raw.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].split("/")[-1]])
+            return {k: inline(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return inline(raw)
+
+
+def response_format(model: BaseChatModel, schema: type[BaseModel]) -> dict[str, Any]:
+    mode = (getattr(model, "metadata", None) or {}).get(STRUCTURED_MODE_KEY, "json_schema")
+    body = json_schema_of(schema)
+    if mode == "json_object":
+        return {"type": "json_object", "schema": body}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": schema.__name__, "schema": body, "strict": False},
+    }
+
+
+def parse_json_reply(text: str, schema: type[T]) -> T:
+    """Parse the reply, tolerating code fences or prose around one JSON object."""
+    try:
+        return schema.model_validate_json(text)
+    except ValidationError as exc:
+        if not any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise
+    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", text, re.DOTALL)
+    candidate = fenced.group(1) if fenced else text[text.find("{") : text.rfind("}") + 1]
+    return schema.model_validate(json.loads(candidate))
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:8]
+        )
+    return f"not valid JSON ({exc})"
+
+
+def _is_transport(exc: Exception) -> bool:
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(
+        names
+        & {
+            "APIError",
+            "APIConnectionError",
+            "APITimeoutError",
+            "HTTPError",
+            "TimeoutException",
+            "ConnectionError",
+            "TimeoutError",
+            "OSError",
+        }
+    )
+
+
+async def astructured(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    schema: type[T],
+    *,
+    role: str,
+    config: RunnableConfig | None = None,
+) -> T | RoleFailure:
+    bound = model.bind(response_format=response_format(model, schema))
+    history = list(messages)
+    for attempt in range(2):
+        try:
+            message = await bound.ainvoke(history, config=config)
+        except Exception as exc:  # transport faults arrive here after the client's retries
+            return transport_failure(role, exc)
+        if (done := _judge_reply(message, schema, role, attempt, history)) is not None:
+            return done
+    raise AssertionError("unreachable")
+
+
+def structured(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    schema: type[T],
+    *,
+    role: str,
+    config: RunnableConfig | None = None,
+) -> T | RoleFailure:
+    """Synchronous twin of `astructured`."""
+    bound = model.bind(response_format=response_format(model, schema))
+    history = list(messages)
+    for attempt in range(2):
+        try:
+            message = bound.invoke(history, config=config)
+        except Exception as exc:
+            return transport_failure(role, exc)
+        if (done := _judge_reply(message, schema, role, attempt, history)) is not None:
+            return done
+    raise AssertionError("unreachable")
+
+
+def _judge_reply(
+    message: BaseMessage, schema: type[T], role: str, attempt: int, history: list[BaseMessage]
+) -> T | RoleFailure | None:
+    """The parsed answer, a failure after the second try, or None after asking again."""
+    reply = message.content if isinstance(message.content, str) else json.dumps(message.content)
+    try:
+        return parse_json_reply(reply, schema)
+    except (ValidationError, ValueError) as exc:
+        problem = _describe(exc)
+        if attempt == 1:
+            return RoleFailure(role=role, kind="invalid_output", reason=problem, raw=reply)
+        history += [
+            AIMessage(content=reply),
+            HumanMessage(
+                content=(
+                    f"That reply was not usable: {problem}. Answer again with only one JSON object "
+                    "that matches the required schema."
+                )
+            ),
+        ]
+        return None
+
+
+class StructuredRole(Generic[In, T]):
+    """A role whose answer is a pydantic object: a prompt builder plus a schema."""
+
+    def __init__(
+        self,
+        name: str,
+        model: BaseChatModel,
+        schema: type[T],
+        prompt: Callable[[In], list[BaseMessage]],
+    ):
+        self.name, self.model, self.schema, self.prompt = name, model, schema, prompt
+
+    def _config(self, config: RunnableConfig | None) -> RunnableConfig:
+        config = dict(config or {})
+        config.setdefault("run_name", self.name)
+        return config  # type: ignore[return-value]
+
+    async def ainvoke(self, inputs: In, config: RunnableConfig | None = None) -> T | RoleFailure:
+        return await astructured(
+            self.model,
+            self.prompt(inputs),
+            self.schema,
+            role=self.name,
+            config=self._config(config),
+        )
+
+    def invoke(self, inputs: In, config: RunnableConfig | None = None) -> T | RoleFailure:
+        return structured(
+            self.model,
+            self.prompt(inputs),
+            self.schema,
+            role=self.name,
+            config=self._config(config),
+        )
+
+
+def transport_failure(role: str, exc: Exception) -> RoleFailure:
+    kind = "transport" if _is_transport(exc) else "error"
+    return RoleFailure(role=role, kind=kind, reason=f"{type(exc).__name__}: {exc}"[:500])

@@ -1,0 +1,21 @@
+"""Resolving where roles send their calls: a configured endpoint, or the embedded model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .local_model import MODEL_NAME, NOTICE, LocalModelServer
+from .settings import ModelSettings, pointed_at
+
+
+@contextmanager
+def resolved_endpoint(settings: ModelSettings, *, say=print) -> Iterator[ModelSettings]:
+    """Yield settings ready to call: unchanged when an endpoint is configured, otherwise
+    pointed at a freshly started embedded model that is stopped on exit."""
+    if not settings.embedded:
+        yield settings
+        return
+    say(NOTICE)
+    with LocalModelServer() as server:
+        yield pointed_at(settings, server.base_url, MODEL_NAME)

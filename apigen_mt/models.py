@@ -1,0 +1,82 @@
+"""The one factory that turns a role's settings into a ChatOpenAI."""
+
+from __future__ import annotations
+
+import threading
+
+from langchain_core.caches import BaseCache
+from langchain_core.rate_limiters import InMemoryRateLimiter
+from langchain_openai import ChatOpenAI
+
+from apigen_mt.agents.structured import STRUCTURED_MODE_KEY
+
+from .response_cache import SQLiteResponseCache
+from .settings import ModelSettings, RoleSettings
+from .usage import UsageLedger
+
+_limiters: dict[tuple[str, float], InMemoryRateLimiter] = {}
+_caches: dict[str, SQLiteResponseCache] = {}
+_lock = threading.Lock()
+
+
+def rate_limiter(endpoint: str, rps: float) -> InMemoryRateLimiter:
+    """One limiter per endpoint, shared by every role that calls it."""
+    with _lock:
+        key = (endpoint, rps)
+        if key not in _limiters:
+            _limiters[key] = InMemoryRateLimiter(
+                requests_per_second=rps,
+                check_every_n_seconds=min(0.05, 1 / rps),
+                max_bucket_size=max(1.0, rps),
+            )
+        return _limiters[key]
+
+
+def response_cache(path: str) -> BaseCache:
+    with _lock:
+        if path not in _caches:
+            _caches[path] = SQLiteResponseCache(path)
+        return _caches[path]
+
+
+def chat_model_from(
+    role: str, s: RoleSettings, *, ledger: UsageLedger | None = None, cache_path: str | None = None
+) -> ChatOpenAI:
+    return ChatOpenAI(
+        model=s.model,
+        base_url=s.base_url,
+        # A key is required by the client even for local servers that ignore it.
+        api_key=s.api_key or "not-needed",
+        temperature=s.temperature,
+        max_tokens=s.max_tokens,
+        timeout=s.timeout,
+        # The OpenAI client retries 429 (honouring Retry-After), 5xx, timeouts and
+        # connection errors with exponential backoff.
+        max_retries=s.max_retries,
+        rate_limiter=rate_limiter(s.endpoint, s.requests_per_second)
+        if s.requests_per_second
+        else None,
+        cache=response_cache(cache_path) if cache_path else None,
+        callbacks=[ledger.handler(role)] if ledger else None,
+        metadata={STRUCTURED_MODE_KEY: s.structured_mode, "apigen_role": role},
+        tags=[f"role:{role}"],
+    )
+
+
+def chat_model(
+    role: str, settings: ModelSettings, *, ledger: UsageLedger | None = None
+) -> ChatOpenAI:
+    """A ChatOpenAI for `role` (proposer, reviewer, …) as the settings describe."""
+    return chat_model_from(
+        role, settings.for_role(role), ledger=ledger, cache_path=settings.cache_path
+    )
+
+
+def committee_models(
+    settings: ModelSettings, size: int, *, ledger: UsageLedger | None = None
+) -> list[ChatOpenAI]:
+    """`size` reviewer models, cycling through APIGEN_MT_REVIEWER_MODELS for diversity."""
+    return [
+        chat_model_from("reviewer", s, ledger=ledger, cache_path=settings.cache_path)
+        for s in settings.committee(size)
+    ]
