@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .local_model import MODEL_NAME, NOTICE, LocalModelServer
+from .local_model import MODEL_NAME, NOTICE, EmbeddedModel
 from .settings import ModelSettings, pointed_at
 
 
@@ -17,5 +17,5 @@ def resolved_endpoint(settings: ModelSettings, *, say=print) -> Iterator[ModelSe
         yield settings
         return
     say(NOTICE)
-    with LocalModelServer() as server:
-        yield pointed_at(settings, server.base_url, MODEL_NAME)
+    with EmbeddedModel() as embedded:
+        yield pointed_at(settings, embedded.chat.base_url, MODEL_NAME, embedded.tools.base_url)

@@ -123,21 +123,27 @@ class FakeOpenAIServer:
                     return
                 if step.delay:
                     time.sleep(step.delay)
-                with server._lock:
-                    server.served += 1
-                self._send(200, _completion(body, step))
+                if self._send(200, _completion(body, step)):
+                    with server._lock:
+                        server.served += 1
 
             def _send(
                 self, status: int, payload: Any, headers: dict[str, str] | None = None
-            ) -> None:
+            ) -> bool:
+                """Write a response; False when the client has already hung up (a timeout)."""
                 data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return True
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+                    return False
 
         return Handler
 

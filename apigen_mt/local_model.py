@@ -52,7 +52,14 @@ def free_port() -> int:
 class LocalModelServer:
     """Start with `with LocalModelServer() as server: server.base_url`; stopped on exit."""
 
-    def __init__(self, port: int | None = None, n_ctx: int = 8192, threads: int | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        n_ctx: int = 8192,
+        threads: int | None = None,
+        chat_format: str = "chatml",
+    ):
+        self.chat_format = chat_format
         self.port = port or free_port()
         self.n_ctx = n_ctx
         self.threads = threads or max(1, os.cpu_count() or 1)
@@ -77,9 +84,8 @@ class LocalModelServer:
             "127.0.0.1",
             "--port",
             str(self.port),
-            # chatml-function-calling gives the tiny model native tool calls.
             "--chat_format",
-            "chatml-function-calling",
+            self.chat_format,
             "--n_ctx",
             str(self.n_ctx),
             "--n_threads",
@@ -134,6 +140,41 @@ class LocalModelServer:
     def __enter__(self) -> LocalModelServer:
         self.start()
         return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class EmbeddedModel:
+    """Two servers of the same GGUF, because each chat format is good at one thing here:
+    `chatml` honours the JSON-schema grammar and evaluates prompts as written (structured
+    roles, the human); `chatml-function-calling` gives native tool calls (the assistant)
+    but wraps every prompt in a function-calling preamble (about 2x the tokens) and breaks
+    grammar-constrained JSON."""
+
+    def __init__(self, n_ctx: int = 8192):
+        self.chat = LocalModelServer(n_ctx=n_ctx, chat_format="chatml")
+        self.tools = LocalModelServer(n_ctx=n_ctx, chat_format="chatml-function-calling")
+
+    def start(self) -> EmbeddedModel:
+        self.chat.start()
+        try:
+            self.tools.start()
+        except LocalModelUnavailable:
+            self.chat.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.chat.stop()
+        self.tools.stop()
+
+    @property
+    def started_in(self) -> float:
+        return (self.chat.started_in or 0) + (self.tools.started_in or 0)
+
+    def __enter__(self) -> EmbeddedModel:
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

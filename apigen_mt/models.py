@@ -49,6 +49,9 @@ def chat_model_from(
         api_key=s.api_key or "not-needed",
         temperature=s.temperature,
         max_tokens=s.max_tokens,
+        # langchain-openai sends `max_completion_tokens`, which llama.cpp (and other
+        # OpenAI-compatible servers) ignore; they read `max_tokens`.
+        extra_body={"max_tokens": s.max_tokens} if s.max_tokens and s.base_url else None,
         timeout=s.timeout,
         # The OpenAI client retries 429 (honouring Retry-After), 5xx, timeouts and
         # connection errors with exponential backoff.

@@ -24,6 +24,7 @@ Role = Literal[
 StructuredMode = Literal["json_schema", "json_object"]
 PREFIX = "APIGEN_MT_"
 EMBEDDED_MAX_TOKENS = 512
+EMBEDDED_TIMEOUT = 900.0
 
 
 class RoleSettings(BaseModel):
@@ -106,17 +107,23 @@ def load_settings(
     )
 
 
-def pointed_at(settings: ModelSettings, base_url: str, model: str) -> ModelSettings:
-    """The same settings with every role sent to one local endpoint (the embedded model)."""
+def pointed_at(
+    settings: ModelSettings, base_url: str, model: str, tools_url: str | None = None
+) -> ModelSettings:
+    """Every role sent to the embedded model; the assistant to `tools_url` when given."""
     local = {
         role: s.model_copy(
             update={
-                "base_url": base_url,
+                "base_url": tools_url if role == "assistant" and tools_url else base_url,
                 "api_key": "local",
                 "model": model,
                 "structured_mode": "json_object",
                 # A 135M model can ramble to the end of its context; cap every answer.
                 "max_tokens": s.max_tokens or EMBEDDED_MAX_TOKENS,
+                # CPU prompt evaluation is slow (~200 tokens/s on 2 cores); a retry after a
+                # timeout would only queue the same work again on the one-request server.
+                "timeout": max(s.timeout, EMBEDDED_TIMEOUT),
+                "max_retries": min(s.max_retries, 1),
             }
         )
         for role, s in settings.roles.items()

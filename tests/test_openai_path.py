@@ -137,3 +137,11 @@ def test_response_cache_makes_reruns_free(tmp_path):
             model = _model(server, APIGEN_MT_CACHE_RESPONSES=cache)
             assert isinstance(make_proposer(model).invoke(INPUT), Blueprint)
     assert len(server.requests) == 1
+
+
+def test_local_servers_get_max_tokens_they_understand():
+    # llama.cpp ignores `max_completion_tokens` (what langchain-openai sends); without
+    # `max_tokens` a tiny model rambles to the end of its context.
+    with FakeOpenAIServer([Reply(content="hi")]) as server:
+        _model(server, APIGEN_MT_MAX_TOKENS="64").invoke("hello")
+    assert server.requests[0]["max_tokens"] == 64

@@ -34,9 +34,12 @@ def test_flags_override_env():
 def test_nothing_configured_means_embedded():
     s = load_settings({})
     assert s.embedded and set(s.roles) == set(ROLES)
-    local = pointed_at(s, "http://127.0.0.1:9/v1", "tiny")
+    local = pointed_at(s, "http://127.0.0.1:9/v1", "tiny", tools_url="http://127.0.0.1:8/v1")
+    others = [r for role, r in local.roles.items() if role != "assistant"]
+    assert all(r.base_url == "http://127.0.0.1:9/v1" for r in others)
+    assert local.for_role("assistant").base_url == "http://127.0.0.1:8/v1"
     assert all(
-        r.base_url == "http://127.0.0.1:9/v1" and r.structured_mode == "json_object"
+        r.structured_mode == "json_object" and r.max_tokens and r.max_retries <= 1
         for r in local.roles.values()
     )
 

@@ -2,10 +2,11 @@
 
 import typer
 
-from . import domains, taubench
+from . import domains, local_model, taubench
 
 app = typer.Typer(help="Verified multi-turn agent training data (APIGen-MT).", no_args_is_help=True)
 app.add_typer(domains.app, name="domains")
 app.add_typer(taubench.app, name="taubench")
+app.add_typer(local_model.app, name="local-model")
 
 __all__ = ["app"]
