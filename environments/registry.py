@@ -30,6 +30,20 @@ class TaubenchAdapter(Protocol):
 
 
 @dataclass(frozen=True)
+class TaskHooks:
+    """What phase 1 needs from a domain to propose grounded tasks."""
+
+    # A user and their records, drawn with `rng` from a sandbox's database.
+    sample_records: Callable[[sqlite_utils.Database, Any], tuple[str, str]]
+    # Calls whose outputs show which output fields feed which arguments (API graph).
+    sample_calls: Callable[[sqlite_utils.Database], list[dict[str, Any]]]
+    # Hand-written blueprints (dicts in the proposer's output shape) seeding the examples.
+    seed_examples: Callable[[sqlite_utils.Database], list[dict[str, Any]]]
+    api_graph_add: tuple[tuple[str, str], ...] = ()
+    api_graph_remove: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Domain:
     name: str
     description: str
@@ -42,6 +56,7 @@ class Domain:
     taubench: TaubenchAdapter | None = None
     taubench_files: tuple[str, ...] = ()
     max_feedback_rounds: int = 3
+    tasks: TaskHooks | None = None  # phase-1 hooks; a domain without them can't propose
 
     @cached_property
     def policy(self) -> str:

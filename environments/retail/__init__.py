@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
-from apigen_mt.environments.registry import Domain, register_domain
+from apigen_mt.environments.registry import Domain, TaskHooks, register_domain
 from apigen_mt.tools import ToolSet
 
 from .data import generate
 from .records import RetailTaubench
 from .rules import RULES
+from .samples import API_GRAPH_ADD, API_GRAPH_REMOVE, sample_calls, sample_records, seed_examples
 from .schema import SCHEMA
 from .tools import TOOLS
 
@@ -25,5 +26,12 @@ DOMAIN = register_domain(
         taubench=RetailTaubench(),
         taubench_files=("users", "orders", "products"),
         max_feedback_rounds=3,
+        tasks=TaskHooks(
+            sample_records=sample_records,
+            sample_calls=sample_calls,
+            seed_examples=seed_examples,
+            api_graph_add=API_GRAPH_ADD,
+            api_graph_remove=API_GRAPH_REMOVE,
+        ),
     )
 )

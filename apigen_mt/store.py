@@ -1,0 +1,173 @@
+"""The run store: every sampled context, blueprint, review and feedback plan, in SQLite.
+
+Graph state carries only ids; this is where the full records live. One connection, a lock,
+WAL mode: safe for the concurrent nodes of one process.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+_TABLES = {
+    "contexts": {"id": str, "run_id": str, "attempt": int, "data": str},
+    "blueprints": {
+        "id": str,
+        "run_id": str,
+        "attempt": int,
+        "round": int,
+        "kind": str,
+        "user_id": str,
+        "status": str,
+        "stage": str,
+        "data": str,
+        "reasons": str,
+        "diff": str,
+        "diff_text": str,
+        "parents": str,
+        "created_at": float,
+    },
+    "reviews": {"id": str, "blueprint_id": str, "reviewer": str, "ok": int, "data": str},
+    "feedback": {"id": str, "blueprint_id": str, "plan": str},
+}
+
+
+class RunStore:
+    def __init__(self, path: str | Path = ":memory:"):
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        if str(path) != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.Lock()
+        for name, cols in _TABLES.items():
+            self.db[name].create(cols, pk="id", if_not_exists=True)
+
+    def _insert(self, table: str, row: dict[str, Any]) -> str:
+        row = {"id": uuid.uuid4().hex[:12], **row}
+        with self._lock:
+            self.db[table].insert(row)
+        return row["id"]
+
+    def save_context(self, run_id: str, attempt: int, data: dict[str, Any]) -> str:
+        return self._insert(
+            "contexts", {"run_id": run_id, "attempt": attempt, "data": json.dumps(data)}
+        )
+
+    def context(self, context_id: str) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(self.db["contexts"].get(context_id)["data"])
+
+    def context_of_attempt(self, run_id: str, attempt: int) -> dict[str, Any] | None:
+        with self._lock:
+            rows = list(
+                self.db["contexts"].rows_where(
+                    "run_id = ? AND attempt = ?", [run_id, attempt], limit=1
+                )
+            )
+        return json.loads(rows[0]["data"]) if rows else None
+
+    def save_blueprint(
+        self,
+        *,
+        run_id: str,
+        attempt: int,
+        round: int,
+        user_id: str,
+        data: dict[str, Any] | None,
+        kind: str = "proposed",
+        parents: list[str] | None = None,
+        status: str = "proposed",
+    ) -> str:
+        return self._insert(
+            "blueprints",
+            {
+                "run_id": run_id,
+                "attempt": attempt,
+                "round": round,
+                "kind": kind,
+                "user_id": user_id,
+                "status": status,
+                "stage": "propose",
+                "data": json.dumps(data),
+                "reasons": "[]",
+                "diff": "[]",
+                "diff_text": "",
+                "parents": json.dumps(parents or []),
+                "created_at": time.time(),
+            },
+        )
+
+    def update_blueprint(self, blueprint_id: str, **values: Any) -> None:
+        encoded = {
+            k: json.dumps(v) if k in ("reasons", "diff", "data") else v for k, v in values.items()
+        }
+        with self._lock:
+            self.db["blueprints"].update(blueprint_id, encoded)
+
+    def blueprint(self, blueprint_id: str) -> dict[str, Any]:
+        with self._lock:
+            row = dict(self.db["blueprints"].get(blueprint_id))
+        for k in ("data", "reasons", "diff", "parents"):
+            row[k] = json.loads(row[k])
+        return row
+
+    def blueprints(self, run_id: str | None = None, status: str | None = None) -> list[dict]:
+        where, params = [], []
+        if run_id:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        with self._lock:
+            ids = [
+                r["id"]
+                for r in self.db["blueprints"].rows_where(
+                    " AND ".join(where) or None, params, order_by="created_at"
+                )
+            ]
+        return [self.blueprint(i) for i in ids]
+
+    def save_review(self, blueprint_id: str, reviewer: str, ok: bool, data: dict[str, Any]) -> str:
+        return self._insert(
+            "reviews",
+            {
+                "blueprint_id": blueprint_id,
+                "reviewer": reviewer,
+                "ok": int(ok),
+                "data": json.dumps(data),
+            },
+        )
+
+    def reviews(self, blueprint_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = list(self.db["reviews"].rows_where("blueprint_id = ?", [blueprint_id]))
+        return [{**r, "data": json.loads(r["data"])} for r in rows]
+
+    def save_feedback(self, blueprint_id: str, plan: str) -> str:
+        return self._insert("feedback", {"blueprint_id": blueprint_id, "plan": plan})
+
+    def feedback(self, blueprint_id: str) -> str | None:
+        with self._lock:
+            rows = list(self.db["feedback"].rows_where("blueprint_id = ?", [blueprint_id]))
+        return rows[-1]["plan"] if rows else None
+
+    def funnel(self, run_id: str | None = None) -> dict[str, int]:
+        """How far each proposed blueprint got: counts per stage passed."""
+        order = ["propose", "format", "execution", "policy", "committee", "accepted"]
+        reached = {"proposals": 0, **{s: 0 for s in order}}
+        for b in self.blueprints(run_id):
+            if b["kind"] != "proposed":
+                continue
+            reached["proposals"] += 1
+            stage = "accepted" if b["status"] == "accepted" else b["stage"]
+            for s in order[: order.index(stage) + 1] if stage in order else []:
+                reached[s] += 1
+        return reached

@@ -1,0 +1,271 @@
+"""Phase 1 as a state machine: sample context, propose, validate, review, vote, feedback.
+
+    sample_context -> propose -> format_check -> execution_check -> policy_check
+      -> [extra stages] -> committee -(Send)-> reviewer x N, [extra reviewers] -> vote
+      -> accept | feedback -> propose  (until the round limit, then rejected)
+
+Build with `build_blueprint_graph()`; run one attempt with `run_blueprint_attempt`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from apigen_mt.agents import (
+    Blueprint,
+    FeedbackInput,
+    FeedbackPlan,
+    ProposerInput,
+    make_feedback,
+    make_proposer,
+)
+
+from .checks import (
+    Stage,
+    execution_check,
+    format_check,
+    parse_blueprint,
+    policy_check,
+    registered_stages,
+)
+from .committee import extra_reviewer_node, llm_reviewer, registered_reviewers, vote
+from .context import BlueprintContext
+from .sampling import SampledContext, sample_context, tool_schemas
+from .state import BlueprintState
+
+Ctx = Runtime[BlueprintContext]
+
+
+async def sample_context_node(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
+    ctx, attempt = runtime.context, state.get("attempt", 0)
+    sampled = sample_context(
+        ctx.env, ctx.graph, ctx.examples, random.Random(f"{ctx.seed}:{attempt}")
+    )
+    context_id = ctx.store.save_context(ctx.run_id, attempt, sampled.model_dump())
+    return {
+        "attempt": attempt,
+        "context_id": context_id,
+        "user_id": sampled.user_id,
+        "round": 1,
+        "blueprint_id": None,
+        "reasons": [],
+        "reviews": None,
+        "status": "",
+    }
+
+
+async def propose(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
+    ctx = runtime.context
+    sampled = SampledContext.model_validate(ctx.store.context(state["context_id"]))
+    previous_id = state.get("blueprint_id")
+    previous = ctx.store.blueprint(previous_id)["data"] if previous_id else None
+    x = ProposerInput(
+        domain=ctx.env.domain.name,
+        policy="\n".join(f"- {r}" for r in sampled.rules),
+        tools=tool_schemas(ctx.env, sampled.tools),
+        records=sampled.records,
+        persona=sampled.persona,
+        examples=sampled.examples,
+        feedback=ctx.store.feedback(previous_id) if previous_id else None,
+        previous=json.dumps(previous) if previous else None,
+    )
+    result = await make_proposer(ctx.proposer).ainvoke(x, config={"tags": ["stage:propose"]})
+    ok = isinstance(result, Blueprint)
+    blueprint_id = ctx.store.save_blueprint(
+        run_id=ctx.run_id,
+        attempt=state["attempt"],
+        round=state["round"],
+        user_id=state["user_id"],
+        data=result.model_dump() if ok else None,
+        status="proposed" if ok else "proposer_failed",
+    )
+    reasons = [] if ok else [f"proposer: {result.kind}: {result.reason}"]
+    if reasons:
+        ctx.store.update_blueprint(blueprint_id, stage="", reasons=reasons)
+    return {"blueprint_id": blueprint_id, "reasons": reasons}
+
+
+def _check_node(name: str, check):
+    """A validation node: runs `check(blueprint, ctx, state) -> (reasons, record updates)`."""
+
+    async def node(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
+        ctx, blueprint_id = runtime.context, state["blueprint_id"]
+        bp = parse_blueprint(ctx.store.blueprint(blueprint_id)["data"])
+        reasons, updates = check(bp, ctx, state)
+        if reasons:
+            ctx.store.update_blueprint(
+                blueprint_id, status=f"{name}_failed", reasons=reasons, **updates
+            )
+        else:
+            ctx.store.update_blueprint(blueprint_id, **updates)
+        return {"reasons": reasons}
+
+    node.__name__ = name
+    return node
+
+
+def _format(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
+    reasons = format_check(bp, ctx.env, state.get("user_id"))
+    return reasons, {} if reasons else {"stage": "format"}
+
+
+def _execution(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
+    reasons, diff, text = execution_check(bp, ctx.env)
+    return reasons, {"diff": diff, "diff_text": text, **({} if reasons else {"stage": "execution"})}
+
+
+def _policy(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
+    reasons = policy_check(bp, ctx.env)
+    return reasons, {} if reasons else {"stage": "policy"}
+
+
+def _extra(stage: Stage):
+    def check(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
+        try:
+            return [str(r) for r in stage(bp, ctx.env)], {}
+        except Exception as exc:  # a user's stage must not take the run down
+            return [f"stage failed: {type(exc).__name__}: {exc}"], {}
+
+    return check
+
+
+async def committee(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
+    return {"reviews": None}  # a fresh committee each round
+
+
+def committee_fan_out(extra: list[str]):
+    def route(state: BlueprintState, runtime: Ctx) -> list[Send]:
+        payload = {"blueprint_id": state["blueprint_id"]}
+        sends = [
+            Send("reviewer", {**payload, "slot": i}) for i in range(runtime.context.committee_size)
+        ]
+        return sends + [Send(f"review_{name}", payload) for name in extra]
+
+    return route
+
+
+async def vote_node(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
+    ctx = runtime.context
+    accepted, _, reason = vote(state.get("reviews") or [], ctx.threshold)
+    if accepted:
+        return {"reasons": []}
+    ctx.store.update_blueprint(state["blueprint_id"], status="committee_failed", reasons=[reason])
+    return {"reasons": [reason]}
+
+
+async def accept(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
+    ctx, blueprint_id = runtime.context, state["blueprint_id"]
+    ctx.store.update_blueprint(blueprint_id, status="accepted", stage="committee")
+    ctx.examples.add(json.dumps(ctx.store.blueprint(blueprint_id)["data"]))
+    return {
+        "status": "accepted",
+        "history": [{"round": state["round"], "blueprint_id": blueprint_id, "outcome": "accepted"}],
+    }
+
+
+async def feedback(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
+    """Summarise this round's failures into a plan for the next, or give up at the limit."""
+    ctx, blueprint_id = runtime.context, state["blueprint_id"]
+    reasons = state.get("reasons") or []
+    entry = {
+        "round": state["round"],
+        "blueprint_id": blueprint_id,
+        "outcome": "failed",
+        "reasons": reasons,
+    }
+    if state["round"] >= ctx.rounds_limit:
+        every = [
+            f"round {h['round']}: {r}"
+            for h in [*state.get("history", []), entry]
+            for r in h.get("reasons", [])
+        ]
+        ctx.store.update_blueprint(blueprint_id, status="rejected", reasons=every)
+        return {"status": "rejected", "history": [entry]}
+    record = ctx.store.blueprint(blueprint_id)
+    reviews = [f"{r['reviewer']}: {json.dumps(r['data'])}" for r in ctx.store.reviews(blueprint_id)]
+    plan = await make_feedback(ctx.feedback).ainvoke(
+        FeedbackInput(
+            blueprint=json.dumps(record["data"]) if record["data"] else "(none)",
+            reasons=reasons,
+            reviews=reviews,
+        ),
+        config={"tags": ["stage:feedback"]},
+    )
+    # Without a usable plan the proposer still gets the raw reasons.
+    text = (
+        plan.render()
+        if isinstance(plan, FeedbackPlan)
+        else "Fix these problems:\n" + "\n".join(f"- {r}" for r in reasons)
+    )
+    ctx.store.save_feedback(blueprint_id, text)
+    return {"round": state["round"] + 1, "reasons": [], "reviews": None, "history": [entry]}
+
+
+def _after(next_node: str, on_failure: str = "feedback"):
+    def route(state: BlueprintState) -> str:
+        return on_failure if state.get("reasons") else next_node
+
+    return route
+
+
+def build_blueprint_graph(
+    *, reviewers: dict[str, Any] | None = None, stages: dict[str, Stage] | None = None
+):
+    """The compiled phase-1 graph. Extra reviewers and stages default to the registered ones
+    (`register_reviewer`, `register_stage`); each becomes a node of its own."""
+    reviewers = registered_reviewers() if reviewers is None else reviewers
+    stages = registered_stages() if stages is None else stages
+    g = StateGraph(BlueprintState, context_schema=BlueprintContext)
+    g.add_node("sample_context", sample_context_node)
+    g.add_node("propose", propose)
+    checks = [
+        ("format_check", _format),
+        ("execution_check", _execution),
+        ("policy_check", _policy),
+    ] + [(f"stage_{n}", _extra(s)) for n, s in stages.items()]
+    for name, check in checks:
+        g.add_node(name, _check_node(name.removesuffix("_check"), check))
+    g.add_node("committee", committee)
+    g.add_node("reviewer", llm_reviewer)
+    for name, reviewer in reviewers.items():
+        g.add_node(f"review_{name}", extra_reviewer_node(name, reviewer))
+    g.add_node("vote", vote_node)
+    g.add_node("accept", accept)
+    g.add_node("feedback", feedback)
+
+    g.add_edge(START, "sample_context")
+    g.add_edge("sample_context", "propose")
+    sequence = ["propose"] + [n for n, _ in checks] + ["committee"]
+    for here, there in itertools.pairwise(sequence):
+        if here != sequence[-1]:
+            g.add_conditional_edges(here, _after(there), [there, "feedback"])
+    judges = ["reviewer"] + [f"review_{n}" for n in reviewers]
+    g.add_conditional_edges("committee", committee_fan_out(list(reviewers)), judges)
+    for judge in judges:
+        g.add_edge(judge, "vote")
+    g.add_conditional_edges(
+        "vote", lambda s: "feedback" if s.get("reasons") else "accept", ["accept", "feedback"]
+    )
+    g.add_edge("accept", END)
+    g.add_conditional_edges(
+        "feedback", lambda s: END if s.get("status") == "rejected" else "propose", ["propose", END]
+    )
+    return g.compile(name="blueprint")
+
+
+async def run_blueprint_attempt(
+    ctx: BlueprintContext, attempt: int, graph=None, config: dict | None = None
+) -> BlueprintState:
+    """One context sample through every feedback round; returns the final state."""
+    graph = graph or build_blueprint_graph()
+    steps = 10 + ctx.rounds_limit * (12 + len(registered_stages()))
+    return await graph.ainvoke(
+        {"attempt": attempt}, context=ctx, config={"recursion_limit": steps, **(config or {})}
+    )

@@ -1,0 +1,86 @@
+"""Stage-1 validation: format, execution and policy checks over a stored blueprint.
+
+Each check returns failure reasons (empty when it passes). Extra stages registered by
+users have the same shape: `fn(blueprint, env) -> list[str]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from apigen_mt.agents import Blueprint
+from apigen_mt.environments import Environment, check_policy, render_diff
+from apigen_mt.tools import ToolError
+
+Stage = Callable[[Blueprint, Environment], list[str]]
+_STAGES: dict[str, Stage] = {}
+
+
+def register_stage(name: str, stage: Stage) -> None:
+    """An extra validation stage run after the policy check, in registration order."""
+    _STAGES[name] = stage
+
+
+def registered_stages() -> dict[str, Stage]:
+    return dict(_STAGES)
+
+
+def parse_blueprint(data: dict | None) -> Blueprint | None:
+    try:
+        return Blueprint.model_validate(data) if data is not None else None
+    except ValidationError:
+        return None
+
+
+def format_check(bp: Blueprint, env: Environment, user_id: str | None = None) -> list[str]:
+    tools = env.domain.tools
+    reasons = []
+    if not bp.instruction.strip():
+        reasons.append("format: the instruction is empty")
+    if user_id and bp.user_id != user_id:
+        reasons.append(f"format: user_id {bp.user_id!r} is not the sampled user {user_id!r}")
+    if not bp.actions:
+        reasons.append("format: there are no actions")
+    for i, action in enumerate(bp.actions):
+        if action.name not in tools:
+            reasons.append(f"format: action {i} uses unknown tool {action.name!r}")
+            continue
+        try:
+            tools[action.name].validate(action.arguments)
+        except ToolError as exc:
+            reasons.append(f"format: action {i}: {exc}")
+    if bp.actions and not any(a.name in tools and tools[a.name].writes for a in bp.actions):
+        reasons.append("format: no action changes the database (a task needs at least one write)")
+    return reasons
+
+
+def execution_check(bp: Blueprint, env: Environment) -> tuple[list[str], list[dict], str]:
+    """Run the actions in a sandbox: reasons, the row-level diff, and its rendering."""
+    with env.sandbox() as sandbox:
+        trace = sandbox.run([a.model_dump() for a in bp.actions])
+        reasons = [
+            f"execution: action {e.index} ({e.name}) failed: {e.observation}"
+            for e in trace
+            if not e.ok
+        ]
+        changes = sandbox.diff()
+    if not reasons and not changes:
+        reasons.append("execution: the actions change nothing in the database")
+    return reasons, [c.model_dump() for c in changes], render_diff(changes)
+
+
+def policy_check(bp: Blueprint, env: Environment) -> list[str]:
+    with env.sandbox() as sandbox:
+        report = check_policy(
+            sandbox.executor,
+            [a.model_dump() for a in bp.actions],
+            env.domain.rules,
+            user_id=bp.user_id,
+            blueprint=True,
+        )
+    return [
+        f"policy [{v.rule}]: action {v.action_index} ({v.tool}): {v.message}"
+        for v in report.violations
+    ]

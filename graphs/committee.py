@@ -1,0 +1,97 @@
+"""The review committee: LLM judges fanned out with `Send`, extra reviewers, majority vote."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from apigen_mt.agents import CRITERIA, Review, ReviewInput, RoleFailure, make_reviewer
+
+from .context import BlueprintContext
+
+ReviewerFn = Callable[[ReviewInput], "Review | RoleFailure | Awaitable[Review | RoleFailure]"]
+_REVIEWERS: dict[str, Any] = {}
+
+
+def register_reviewer(name: str, reviewer: Any) -> None:
+    """An extra committee member: an object with `ainvoke(ReviewInput)` (e.g. a role made
+    with `make_reviewer(model, name)` and its own prompt) or a function returning a Review."""
+    _REVIEWERS[name] = reviewer
+
+
+def registered_reviewers() -> dict[str, Any]:
+    return dict(_REVIEWERS)
+
+
+def review_input(ctx: BlueprintContext, blueprint_id: str) -> ReviewInput:
+    record = ctx.store.blueprint(blueprint_id)
+    bp = record["data"]
+    used = {a["name"] for a in bp["actions"]} | set(ctx.env.domain.tools.write_names)
+    tools = "\n".join(
+        f"- {t.name} ({'write' if t.writes else 'read'}): {t.description.splitlines()[0]}"
+        for t in ctx.env.domain.tools
+        if t.name in used
+    )
+    policy = "\n".join(f"- {r.description}" for r in ctx.env.domain.rules.rules)
+    shown = {k: bp[k] for k in ("user_id", "instruction", "actions", "outputs")}
+    return ReviewInput(
+        blueprint=json.dumps(shown), tools=tools, diff=record["diff_text"], policy=policy
+    )
+
+
+async def run_reviewer(reviewer: Any, x: ReviewInput) -> Review | RoleFailure:
+    try:
+        if hasattr(reviewer, "ainvoke"):
+            return await reviewer.ainvoke(x)
+        result = reviewer(x)
+        return await result if inspect.isawaitable(result) else result
+    except Exception as exc:  # a user's reviewer must not take the run down
+        return RoleFailure(role="reviewer", kind="error", reason=f"{type(exc).__name__}: {exc}")
+
+
+def verdict(
+    ctx: BlueprintContext, blueprint_id: str, name: str, result: Review | RoleFailure
+) -> dict[str, Any]:
+    ok = isinstance(result, Review)
+    ctx.store.save_review(blueprint_id, name, ok, result.model_dump())
+    scores = {c: getattr(result, c) for c in CRITERIA} if ok else {}
+    return {"reviewer": name, "ok": ok, "scores": scores, "note": "" if ok else str(result)[:200]}
+
+
+async def llm_reviewer(payload: dict[str, Any], runtime: Runtime[BlueprintContext]) -> dict:
+    """One committee judge (slot i uses reviewer model i, cycling)."""
+    ctx, slot = runtime.context, payload["slot"]
+    model = ctx.reviewers[slot % len(ctx.reviewers)]
+    result = await make_reviewer(model).ainvoke(review_input(ctx, payload["blueprint_id"]))
+    return {"reviews": [verdict(ctx, payload["blueprint_id"], f"reviewer_{slot}", result)]}
+
+
+def extra_reviewer_node(name: str, reviewer: Any):
+    async def node(payload: dict[str, Any], runtime: Runtime[BlueprintContext]) -> dict:
+        ctx = runtime.context
+        result = await run_reviewer(reviewer, review_input(ctx, payload["blueprint_id"]))
+        return {"reviews": [verdict(ctx, payload["blueprint_id"], name, result)]}
+
+    node.__name__ = f"review_{name}"
+    return node
+
+
+def vote(reviews: list[dict[str, Any]], threshold: int) -> tuple[bool, dict[str, int], str]:
+    """Majority per criterion over the valid reviews; accept when enough criteria pass."""
+    valid = [r for r in reviews if r["ok"]]
+    if not valid:
+        return False, {}, "committee: no reviewer produced a valid review"
+    majority = {c: int(sum(r["scores"][c] for r in valid) * 2 > len(valid)) for c in CRITERIA}
+    score = sum(majority.values())
+    if score >= threshold:
+        return True, majority, ""
+    failed = [c for c, v in majority.items() if not v]
+    return (
+        False,
+        majority,
+        (f"committee: score {score}/4 below {threshold} (majority said no to {', '.join(failed)})"),
+    )

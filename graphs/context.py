@@ -1,0 +1,59 @@
+"""Run-time configuration of the phase-1 graphs (LangGraph `context_schema`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from langchain_core.language_models import BaseChatModel
+
+from apigen_mt.environments import Environment
+from apigen_mt.tools.api_graph import ApiGraph
+
+from .sampling import ExamplePool, api_graph_of, example_pool_of
+
+
+class BlueprintStore(Protocol):
+    """Where full records live (apigen_mt.store.RunStore implements it)."""
+
+    def save_context(self, run_id: str, attempt: int, data: dict[str, Any]) -> str: ...
+    def context(self, context_id: str) -> dict[str, Any]: ...
+    def context_of_attempt(self, run_id: str, attempt: int) -> dict[str, Any] | None: ...
+    def save_blueprint(self, **kwargs: Any) -> str: ...
+    def update_blueprint(self, blueprint_id: str, **values: Any) -> None: ...
+    def blueprint(self, blueprint_id: str) -> dict[str, Any]: ...
+    def save_review(self, blueprint_id: str, reviewer: str, ok: bool, data: dict) -> str: ...
+    def reviews(self, blueprint_id: str) -> list[dict[str, Any]]: ...
+    def save_feedback(self, blueprint_id: str, plan: str) -> str: ...
+    def feedback(self, blueprint_id: str) -> str | None: ...
+
+
+@dataclass
+class BlueprintContext:
+    env: Environment
+    store: BlueprintStore
+    proposer: BaseChatModel
+    reviewers: list[BaseChatModel]  # committee models, cycled over `committee_size` judges
+    feedback: BaseChatModel
+    recombiner: BaseChatModel | None = None
+    committee_size: int = 3
+    threshold: int = 3  # of 4 criteria, after a majority vote per criterion
+    max_rounds: int | None = None  # None: the domain's default (retail 3, airline 5)
+    run_id: str = "run"
+    seed: int = 0
+    graph: ApiGraph | None = None  # built from the environment when None
+    examples: ExamplePool | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.graph is None:
+            self.graph = api_graph_of(self.env)
+        if self.examples is None:
+            self.examples = example_pool_of(self.env)
+        if self.committee_size < 1 or not self.reviewers:
+            raise ValueError("the committee needs at least one reviewer model")
+        if not 0 <= self.threshold <= 4:
+            raise ValueError("threshold counts criteria: 0 to 4")
+
+    @property
+    def rounds_limit(self) -> int:
+        return self.max_rounds or self.env.domain.max_feedback_rounds

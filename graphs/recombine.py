@@ -1,0 +1,156 @@
+"""Reverse task recombination: 2-3 validated blueprints of one user become one longer task.
+
+    merge -> execution_check -> policy_check -> write_instruction -> committee
+      -(Send)-> reviewers -> vote -> accept | reject
+
+The combined trace is re-executed and re-checked, which catches conflicts between the
+parts (returning and cancelling the same order); the committee then reviews the result.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from collections import defaultdict
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from apigen_mt.agents import CombinedInstruction, RecombineInput, make_recombiner
+
+from .blueprint import (
+    _after,
+    _check_node,
+    _execution,
+    _policy,
+    committee,
+    committee_fan_out,
+    vote_node,
+)
+from .committee import extra_reviewer_node, llm_reviewer, registered_reviewers
+from .context import BlueprintContext
+from .sampling import SampledContext
+from .state import RecombineState
+
+Ctx = Runtime[BlueprintContext]
+
+
+def choose_parents(blueprints: list[dict[str, Any]], rng: random.Random) -> list[str] | None:
+    """2-3 accepted blueprints of one user, or None when no user has two."""
+    by_user: dict[str, list[str]] = defaultdict(list)
+    for b in blueprints:
+        if b["status"] == "accepted" and b["kind"] == "proposed":
+            by_user[b["user_id"]].append(b["id"])
+    users = sorted(u for u, ids in by_user.items() if len(ids) >= 2)
+    if not users:
+        return None
+    ids = by_user[rng.choice(users)]
+    return rng.sample(ids, k=min(len(ids), rng.choice([2, 2, 3])))
+
+
+async def merge(state: RecombineState, runtime: Ctx) -> dict[str, Any]:
+    ctx = runtime.context
+    parents = [ctx.store.blueprint(i) for i in state["parent_ids"]]
+    users = {p["user_id"] for p in parents}
+    data = {
+        "reasoning": "recombined from " + ", ".join(state["parent_ids"]),
+        "user_id": parents[0]["user_id"],
+        "instruction": " ".join(p["data"]["instruction"] for p in parents),
+        "actions": [a for p in parents for a in p["data"]["actions"]],
+        "outputs": list(dict.fromkeys(o for p in parents for o in p["data"]["outputs"])),
+    }
+    blueprint_id = ctx.store.save_blueprint(
+        run_id=ctx.run_id,
+        attempt=-1,
+        round=1,
+        user_id=data["user_id"],
+        data=data,
+        kind="recombined",
+        parents=state["parent_ids"],
+    )
+    reasons = [] if len(users) == 1 else [f"recombine: parents belong to {len(users)} users"]
+    if reasons:
+        ctx.store.update_blueprint(blueprint_id, status="merge_failed", reasons=reasons)
+    return {"blueprint_id": blueprint_id, "user_id": data["user_id"], "reasons": reasons}
+
+
+async def write_instruction(state: RecombineState, runtime: Ctx) -> dict[str, Any]:
+    ctx, blueprint_id = runtime.context, state["blueprint_id"]
+    record = ctx.store.blueprint(blueprint_id)
+    parents = [ctx.store.blueprint(i) for i in record["parents"]]
+    persona = _persona_of(ctx, parents[0])
+    result = await make_recombiner(ctx.recombiner or ctx.proposer).ainvoke(
+        RecombineInput(
+            instructions=[p["data"]["instruction"] for p in parents],
+            actions=json.dumps(record["data"]["actions"]),
+            outputs=record["data"]["outputs"],
+            persona=persona,
+        ),
+        config={"tags": ["stage:recombine"]},
+    )
+    if not isinstance(result, CombinedInstruction):
+        reasons = [f"recombiner: {result.kind}: {result.reason}"]
+        ctx.store.update_blueprint(blueprint_id, status="recombiner_failed", reasons=reasons)
+        return {"reasons": reasons}
+    ctx.store.update_blueprint(
+        blueprint_id, data={**record["data"], "instruction": result.instruction}
+    )
+    return {"reasons": []}
+
+
+def _persona_of(ctx: BlueprintContext, parent: dict[str, Any]) -> str:
+    sampled = ctx.store.context_of_attempt(ctx.run_id, parent["attempt"])
+    return SampledContext.model_validate(sampled).persona if sampled else ""
+
+
+async def accept(state: RecombineState, runtime: Ctx) -> dict[str, Any]:
+    runtime.context.store.update_blueprint(
+        state["blueprint_id"], status="accepted", stage="committee"
+    )
+    return {"status": "accepted"}
+
+
+async def reject(state: RecombineState, runtime: Ctx) -> dict[str, Any]:
+    runtime.context.store.update_blueprint(
+        state["blueprint_id"], status="rejected", reasons=state.get("reasons") or []
+    )
+    return {"status": "rejected"}
+
+
+def build_recombine_graph(*, reviewers: dict[str, Any] | None = None):
+    reviewers = registered_reviewers() if reviewers is None else reviewers
+    g = StateGraph(RecombineState, context_schema=BlueprintContext)
+    g.add_node("merge", merge)
+    g.add_node("execution_check", _check_node("execution", _execution))
+    g.add_node("policy_check", _check_node("policy", _policy))
+    g.add_node("write_instruction", write_instruction)
+    g.add_node("committee", committee)
+    g.add_node("reviewer", llm_reviewer)
+    for name, reviewer in reviewers.items():
+        g.add_node(f"review_{name}", extra_reviewer_node(name, reviewer))
+    g.add_node("vote", vote_node)
+    g.add_node("accept", accept)
+    g.add_node("reject", reject)
+    g.add_edge(START, "merge")
+    sequence = ["merge", "execution_check", "policy_check", "write_instruction", "committee"]
+    for here, there in itertools.pairwise(sequence):
+        g.add_conditional_edges(here, _after(there, "reject"), [there, "reject"])
+    judges = ["reviewer"] + [f"review_{n}" for n in reviewers]
+    g.add_conditional_edges("committee", committee_fan_out(list(reviewers)), judges)
+    for judge in judges:
+        g.add_edge(judge, "vote")
+    g.add_conditional_edges(
+        "vote", lambda s: "reject" if s.get("reasons") else "accept", ["accept", "reject"]
+    )
+    g.add_edge("accept", END)
+    g.add_edge("reject", END)
+    return g.compile(name="recombine")
+
+
+async def run_recombination(
+    ctx: BlueprintContext, parent_ids: list[str], graph=None
+) -> RecombineState:
+    graph = graph or build_recombine_graph()
+    return await graph.ainvoke({"parent_ids": parent_ids}, context=ctx)

@@ -1,0 +1,34 @@
+"""Phase-1 graph state: ids and small values only; full records are in the run store."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+
+def merge_reviews(old: list[dict] | None, new: list[dict] | None) -> list[dict]:
+    """Committee branches append their verdicts; `None` clears them for the next round."""
+    if new is None:
+        return []
+    return (old or []) + new
+
+
+class BlueprintState(TypedDict, total=False):
+    attempt: int  # which context sample of the run (seeds the samplers)
+    user_id: str
+    context_id: str
+    round: int
+    blueprint_id: str | None
+    reasons: list[str]  # why the current round failed (written by sequential nodes)
+    reviews: Annotated[list[dict[str, Any]], merge_reviews]  # {reviewer, ok, scores}
+    history: Annotated[list[dict[str, Any]], operator.add]  # one small entry per round
+    status: str  # "accepted" | "rejected" while running: ""
+
+
+class RecombineState(TypedDict, total=False):
+    parent_ids: list[str]
+    user_id: str
+    blueprint_id: str | None
+    reasons: list[str]
+    reviews: Annotated[list[dict[str, Any]], merge_reviews]
+    status: str
