@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 
 _TABLES = {
     "contexts": {"id": str, "run_id": str, "attempt": int, "data": str},
@@ -36,6 +37,23 @@ _TABLES = {
     },
     "reviews": {"id": str, "blueprint_id": str, "reviewer": str, "ok": int, "data": str},
     "feedback": {"id": str, "blueprint_id": str, "plan": str},
+    # Phase 2: what a dialogue must achieve, its turns as they happen, and its outcome.
+    "tasks": {"id": str, "blueprint_id": str, "data": str},
+    "turns": {"id": str, "episode_id": str, "idx": int, "message": str},
+    "trajectories": {
+        "id": str,
+        "task_id": str,
+        "attempt": int,
+        "accepted": int,
+        "ended_by": str,
+        "steps": int,
+        "reason": str,
+        "missing_outputs": str,
+        "diff": str,
+        "fingerprint": str,
+        "duplicate": int,
+        "created_at": float,
+    },
 }
 
 
@@ -158,6 +176,52 @@ class RunStore:
         with self._lock:
             rows = list(self.db["feedback"].rows_where("blueprint_id = ?", [blueprint_id]))
         return rows[-1]["plan"] if rows else None
+
+    # -- phase 2 -------------------------------------------------------------------------
+
+    def save_task(self, data: dict[str, Any], blueprint_id: str = "") -> str:
+        return self._insert("tasks", {"blueprint_id": blueprint_id, "data": json.dumps(data)})
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(self.db["tasks"].get(task_id)["data"])
+
+    def append_turns(self, episode_id: str, messages: list[BaseMessage]) -> None:
+        with self._lock:
+            start = self.db.execute(
+                "SELECT count(*) FROM turns WHERE episode_id = ?", [episode_id]
+            ).fetchone()[0]
+            self.db["turns"].insert_all(
+                {
+                    "id": f"{episode_id}:{start + i}",
+                    "episode_id": episode_id,
+                    "idx": start + i,
+                    "message": json.dumps(message_to_dict(m)),
+                }
+                for i, m in enumerate(messages)
+            )
+
+    def transcript(self, episode_id: str) -> list[BaseMessage]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT message FROM turns WHERE episode_id = ? ORDER BY idx", [episode_id]
+            ).fetchall()
+        return messages_from_dict([json.loads(r[0]) for r in rows])
+
+    def save_trajectory(self, episode_id: str, **values: Any) -> None:
+        encoded = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in values.items()}
+        with self._lock:
+            self.db["trajectories"].insert({"id": episode_id, "created_at": time.time(), **encoded})
+
+    def trajectories(self, task_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = list(
+                self.db["trajectories"].rows_where("task_id = ?", [task_id], order_by="attempt")
+            )
+        for r in rows:
+            r["missing_outputs"] = json.loads(r["missing_outputs"])
+            r["diff"] = json.loads(r["diff"])
+        return rows
 
     def funnel(self, run_id: str | None = None) -> dict[str, int]:
         """How far each proposed blueprint got: counts per stage passed."""

@@ -57,3 +57,22 @@ class BlueprintContext:
     @property
     def rounds_limit(self) -> int:
         return self.max_rounds or self.env.domain.max_feedback_rounds
+
+
+@dataclass
+class DialogueContext:
+    """Run-time configuration of the phase-2 dialogue graph."""
+
+    env: Environment
+    store: Any  # apigen_mt.store.RunStore: tasks, turns, trajectories
+    human: BaseChatModel
+    assistant: BaseChatModel
+    judge: BaseChatModel | None = None  # scores best-of-N candidates; None: first usable
+    best_of_n: int = 4
+    max_steps: int = 30  # messages: user turns, agent turns and tool results
+    max_resamples: int = 3  # extra rounds of candidates when none is usable
+    sandboxes: dict[str, Any] = field(default_factory=dict)  # episode sandboxes, by id
+
+    def __post_init__(self) -> None:
+        if self.best_of_n < 1 or self.max_steps < 2:
+            raise ValueError("best_of_n must be >= 1 and max_steps >= 2")

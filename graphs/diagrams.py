@@ -10,6 +10,7 @@ from apigen_mt.environments import Environment
 
 def diagrams(env: Environment | None = None) -> str:
     from .blueprint import build_blueprint_graph
+    from .dialogue import build_dialogue_graph
     from .recombine import build_recombine_graph
     from .sampling import api_graph_of
 
@@ -34,6 +35,12 @@ def diagrams(env: Environment | None = None) -> str:
         "",
         "```mermaid",
         build_recombine_graph(reviewers={}).get_graph().draw_mermaid().strip(),
+        "```",
+        "",
+        "## Phase 2: simulated dialogue (`graphs/dialogue.py`)",
+        "",
+        "```mermaid",
+        build_dialogue_graph().get_graph().draw_mermaid().strip(),
         "```",
         "",
         "## Retail API dependency graph (`tools/api_graph.py`)",

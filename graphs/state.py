@@ -32,3 +32,14 @@ class RecombineState(TypedDict, total=False):
     reasons: list[str]
     reviews: Annotated[list[dict[str, Any]], merge_reviews]
     status: str
+
+
+class DialogueState(TypedDict, total=False):
+    task_id: str
+    episode_id: str  # the transcript's key in the store
+    sandbox_id: str  # the episode's sandbox, held in the context, never in state
+    attempt: int
+    steps: int
+    ended_by: str  # user_stop | transfer | turn_limit | human_failure | assistant_failure
+    accepted: bool
+    reason: str

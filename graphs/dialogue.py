@@ -1,0 +1,188 @@
+"""Phase 2 as a state machine: simulated human <-> assistant <-> tools, then verify.
+
+    human -> assistant -> tools -> assistant -> ... -> human -> ... -> verify
+
+The transcript lives in the run store (state holds its id) and the episode's sandbox in
+the context (state holds its id). A dialogue ends on the user's ###STOP###, a transfer to a
+human agent, the step limit, or a role that cannot answer; `verify` then compares the
+final database with the gold replay and checks the expected outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
+
+from apigen_mt.agents import RoleFailure, is_stop, make_assistant
+from apigen_mt.tools.langchain_tools import langchain_tools
+
+from .context import DialogueContext
+from .human_turn import human_turn
+from .state import DialogueState
+from .verify import verify
+
+Ctx = Runtime[DialogueContext]
+TRANSFER_TOOL = "transfer_to_human_agents"
+
+
+async def human(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
+    ctx, task = runtime.context, runtime.context.store.task(state["task_id"])
+    if state.get("steps", 0) >= ctx.max_steps:
+        return {"ended_by": "turn_limit"}
+    messages = ctx.store.transcript(state["episode_id"])
+    choice = await human_turn(
+        ctx.human,
+        ctx.judge,
+        task["instruction"],
+        task.get("persona", ""),
+        messages,
+        n=ctx.best_of_n,
+        max_resamples=ctx.max_resamples,
+    )
+    if choice.text is None:
+        return {"ended_by": "human_failure", "reason": choice.failure}
+    ctx.store.append_turns(state["episode_id"], [HumanMessage(choice.text)])
+    update: dict[str, Any] = {"steps": state.get("steps", 0) + 1}
+    if is_stop(choice.text):
+        update["ended_by"] = "user_stop"
+    return update
+
+
+async def assistant(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
+    ctx = runtime.context
+    if state["steps"] >= ctx.max_steps:
+        return {"ended_by": "turn_limit"}
+    domain = ctx.env.domain
+    agent = make_assistant(ctx.assistant, domain.policy, domain.tools.openai_schemas())
+    reply = await agent.ainvoke(ctx.store.transcript(state["episode_id"]))
+    if isinstance(reply, RoleFailure):
+        return {"ended_by": "assistant_failure", "reason": str(reply)}
+    ctx.store.append_turns(state["episode_id"], [reply])
+    return {"steps": state["steps"] + 1}
+
+
+async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> dict[str, Any]:
+    ctx = runtime.context
+    request = ctx.store.transcript(state["episode_id"])[-1]
+    sandbox = ctx.sandboxes[state["sandbox_id"]]
+    node = ToolNode(langchain_tools(sandbox.executor), handle_tool_errors=True)
+    result = await node.ainvoke({"messages": [request]}, config)
+    ctx.store.append_turns(state["episode_id"], result["messages"])
+    update: dict[str, Any] = {"steps": state["steps"] + 1}
+    if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):
+        update["ended_by"] = "transfer"
+    return update
+
+
+async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
+    ctx, task = runtime.context, runtime.context.store.task(state["task_id"])
+    messages = ctx.store.transcript(state["episode_id"])
+    said = [str(m.content) for m in messages if isinstance(m, AIMessage) and m.content]
+    verdict = verify(
+        ctx.env, ctx.sandboxes[state["sandbox_id"]], task["actions"], task.get("outputs", []), said
+    )
+    ended_by = state.get("ended_by", "")
+    reasons = [r for r in (state.get("reason", ""), verdict.reason) if r]
+    accepted = verdict.accepted  # τ-bench's reward; how the dialogue ended is recorded
+    fingerprint = _fingerprint(messages)
+    duplicate = accepted and any(
+        t["accepted"] and t["fingerprint"] == fingerprint
+        for t in ctx.store.trajectories(state["task_id"])
+    )
+    ctx.store.save_trajectory(
+        state["episode_id"],
+        task_id=state["task_id"],
+        attempt=state.get("attempt", 0),
+        accepted=int(accepted),
+        ended_by=ended_by,
+        steps=state.get("steps", 0),
+        reason="; ".join(reasons),
+        missing_outputs=verdict.missing_outputs,
+        diff=verdict.diff,
+        fingerprint=fingerprint,
+        duplicate=int(duplicate),
+    )
+    return {"accepted": accepted, "reason": "; ".join(reasons)}
+
+
+def _fingerprint(messages) -> str:
+    """Identity of a trajectory: what was said and which calls were made, in order."""
+    parts = [
+        (
+            type(m).__name__,
+            str(m.content),
+            [(c["name"], c["args"]) for c in getattr(m, "tool_calls", []) or []],
+        )
+        for m in messages
+        if not isinstance(m, ToolMessage)
+    ]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _after_human(state: DialogueState) -> str:
+    return "verify" if state.get("ended_by") else "assistant"
+
+
+def _after_assistant(state: DialogueState, runtime: Ctx) -> str:
+    if state.get("ended_by"):
+        return "verify"
+    last = runtime.context.store.transcript(state["episode_id"])[-1]
+    return "tools" if isinstance(last, AIMessage) and last.tool_calls else "human"
+
+
+def _after_tools(state: DialogueState) -> str:
+    return "verify" if state.get("ended_by") else "assistant"
+
+
+def build_dialogue_graph():
+    g = StateGraph(DialogueState, context_schema=DialogueContext)
+    g.add_node("human", human)
+    g.add_node("assistant", assistant)
+    g.add_node("tools", tools)
+    g.add_node("verify", verify_node)
+    g.add_edge(START, "human")
+    g.add_conditional_edges("human", _after_human, ["assistant", "verify"])
+    g.add_conditional_edges("assistant", _after_assistant, ["tools", "human", "verify"])
+    g.add_conditional_edges("tools", _after_tools, ["assistant", "verify"])
+    g.add_edge("verify", END)
+    return g.compile(name="dialogue")
+
+
+async def run_dialogue(
+    ctx: DialogueContext, task_id: str, attempt: int = 0, graph=None
+) -> DialogueState:
+    """One attempt in its own sandbox, discarded afterwards."""
+    graph = graph or build_dialogue_graph()
+    sandbox = ctx.env.sandbox()
+    ctx.sandboxes[sandbox.id] = sandbox
+    try:
+        return await graph.ainvoke(
+            {
+                "task_id": task_id,
+                "episode_id": f"{task_id}:{attempt}:{uuid.uuid4().hex[:8]}",
+                "sandbox_id": sandbox.id,
+                "attempt": attempt,
+                "steps": 0,
+            },
+            context=ctx,
+            config={"recursion_limit": ctx.max_steps + 10},
+        )
+    finally:
+        ctx.sandboxes.pop(sandbox.id, None)
+        sandbox.close()
+
+
+async def run_dialogue_attempts(
+    ctx: DialogueContext, task_id: str, attempts: int = 3, graph=None
+) -> list[DialogueState]:
+    """Up to `attempts` dialogues for one task; every outcome is stored with its reason."""
+    graph = graph or build_dialogue_graph()
+    return [await run_dialogue(ctx, task_id, i, graph) for i in range(attempts)]

@@ -1,0 +1,137 @@
+"""One simulated-user turn: best-of-N candidates, judged, with guards against known
+simulator failures (empty replies, stopping before answering a confirmation request,
+pasting the instruction)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel
+
+from apigen_mt.agents import (
+    HumanInput,
+    JudgeInput,
+    JudgeScore,
+    Turn,
+    is_stop,
+    make_human,
+    make_human_judge,
+)
+
+# The agent asked for a yes/no it has not had: the user must answer before leaving.
+_CONFIRMATION = re.compile(
+    r"\b(confirm|proceed|yes or no|yes/no|shall i|should i|would you like me to|"
+    r"do you want me to|is (that|this) (correct|right|ok))\b",
+    re.IGNORECASE,
+)
+LEAK_WINDOW = 12  # words copied verbatim from the instruction count as a leak
+LEAK_PENALTY = 5
+
+
+class Candidate(BaseModel):
+    text: str
+    score: int | None = None
+    note: str = ""
+
+
+class HumanChoice(BaseModel):
+    text: str | None  # None: no usable reply
+    candidates: list[Candidate]
+    samples: int
+    failure: str = ""
+
+
+def user_view(messages: list[BaseMessage]) -> list[Turn]:
+    """What the user has seen: their own messages and the agent's words, not tool traffic."""
+    turns = []
+    for m in messages:
+        if isinstance(m, HumanMessage):
+            turns.append(Turn(speaker="user", text=str(m.content)))
+        elif isinstance(m, AIMessage) and not m.tool_calls and str(m.content).strip():
+            turns.append(Turn(speaker="agent", text=str(m.content)))
+    return turns
+
+
+def awaiting_confirmation(turns: list[Turn]) -> bool:
+    return (
+        bool(turns) and turns[-1].speaker == "agent" and bool(_CONFIRMATION.search(turns[-1].text))
+    )
+
+
+def leaks(candidate: str, instruction: str, window: int = LEAK_WINDOW) -> bool:
+    words, text = instruction.lower().split(), " ".join(candidate.lower().split())
+    return any(" ".join(words[i : i + window]) in text for i in range(len(words) - window + 1))
+
+
+def _usable(text: str, turns: list[Turn]) -> str:
+    """Why a candidate must be resampled ('' when it is usable)."""
+    if not text.strip():
+        return "empty reply"
+    if is_stop(text) and awaiting_confirmation(turns):
+        return "stopped without answering the agent's confirmation request"
+    return ""
+
+
+async def human_turn(
+    human_model,
+    judge_model,
+    instruction: str,
+    persona: str,
+    messages: list[BaseMessage],
+    *,
+    n: int = 4,
+    max_resamples: int = 3,
+) -> HumanChoice:
+    human, turns = make_human(human_model), user_view(messages)
+    x = HumanInput(instruction=instruction, persona=persona, transcript=turns)
+    rejected: list[Candidate] = []
+    usable: list[Candidate] = []
+    samples = 0
+    for _ in range(max_resamples + 1):
+        replies = await asyncio.gather(*(human.ainvoke(x) for _ in range(n)))
+        samples += n
+        for reply in replies:
+            if not isinstance(reply, str):
+                rejected.append(Candidate(text="", note=str(reply)))
+                continue
+            why = _usable(reply, turns)
+            (rejected if why else usable).append(Candidate(text=reply, note=why))
+        if usable:
+            break
+    if not usable:
+        return HumanChoice(
+            text=None,
+            candidates=rejected,
+            samples=samples,
+            failure=f"human: no usable reply in {samples} samples "
+            f"({'; '.join(sorted({c.note for c in rejected}))})",
+        )
+    if len({c.text for c in usable}) > 1 and judge_model is not None:
+        await _judge(judge_model, instruction, turns, usable)
+    best = max(usable, key=lambda c: c.score if c.score is not None else -1)
+    return HumanChoice(text=best.text, candidates=usable + rejected, samples=samples)
+
+
+async def _judge(
+    judge_model, instruction: str, turns: list[Turn], candidates: list[Candidate]
+) -> None:
+    judge = make_human_judge(judge_model)
+    transcript = (
+        "\n".join(f"{t.speaker}: {t.text}" for t in turns) or "(the agent greeted the user)"
+    )
+    scores = await asyncio.gather(
+        *(
+            judge.ainvoke(
+                JudgeInput(instruction=instruction, transcript=transcript, candidate=c.text)
+            )
+            for c in candidates
+        )
+    )
+    for c, s in zip(candidates, scores, strict=True):
+        c.score = s.score if isinstance(s, JudgeScore) else 0
+        c.note = s.reasoning if isinstance(s, JudgeScore) else f"judge failed: {s}"
+        if leaks(c.text, instruction):
+            c.score = max(0, c.score - LEAK_PENALTY)
+            c.note = f"penalised: copies the instruction verbatim. {c.note}"

@@ -1,0 +1,58 @@
+"""Accept a dialogue only if it reaches the gold state and says every expected output.
+
+This is τ-bench's reward: the final database must equal the one the gold actions produce
+(compared by state hash), and each expected output must occur, lower-cased, in some agent
+message lower-cased with its commas removed.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from apigen_mt.environments import Environment, Sandbox, render_diff
+
+
+class Verdict(BaseModel):
+    accepted: bool
+    state_matches: bool
+    missing_outputs: list[str]
+    diff: list[dict]  # row-level: gold final state -> dialogue final state
+    diff_text: str
+    gold_failed_calls: int = 0
+
+    @property
+    def reason(self) -> str:
+        parts = []
+        if not self.state_matches:
+            parts.append(f"wrong final state:\n{self.diff_text}")
+        if self.missing_outputs:
+            parts.append(f"missing outputs: {self.missing_outputs}")
+        return "; ".join(parts)
+
+
+def outputs_said(outputs: list[str], agent_messages: list[str]) -> list[str]:
+    """The expected outputs no agent message contains (τ-bench's exact test)."""
+    contents = [m.lower().replace(",", "") for m in agent_messages]
+    return [o for o in outputs if not any(o.lower() in c for c in contents)]
+
+
+def verify(
+    env: Environment,
+    episode: Sandbox,
+    gold_actions: list[dict],
+    outputs: list[str],
+    agent_messages: list[str],
+) -> Verdict:
+    with env.sandbox() as gold:
+        trace = gold.run(gold_actions)
+        matches = gold.state_hash() == episode.state_hash()
+        changes = [] if matches else episode.diff(gold)
+    missing = outputs_said(outputs, agent_messages)
+    return Verdict(
+        accepted=matches and not missing,
+        state_matches=matches,
+        missing_outputs=missing,
+        diff=[c.model_dump() for c in changes],
+        diff_text=render_diff(changes),
+        gold_failed_calls=sum(not e.ok for e in trace),
+    )
