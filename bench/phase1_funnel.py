@@ -25,7 +25,14 @@ from apigen_mt.store import RunStore
 from apigen_mt.testing import ScriptedChatModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from phase1_helpers import APPROVE, PLAN, blueprint, orders_with, records_in
+from phase1_helpers import (
+    APPROVE,
+    PLAN,
+    another_customers_order,
+    blueprint,
+    orders_with,
+    records_in,
+)
 
 
 def scripted_proposer(env: Environment, rng: random.Random):
@@ -50,16 +57,15 @@ def scripted_proposer(env: Environment, rng: random.Random):
                 ],
             )
         if roll < 0.55:  # another customer's order: runs, but breaks the policy
-            other = env.master.execute(
-                "SELECT order_id FROM orders WHERE status = 'pending' AND user_id != ? LIMIT 1",
-                [records["user_id"]],
-            ).fetchone()
             return blueprint(
                 records,
                 [
                     {
                         "name": "cancel_pending_order",
-                        "arguments": {"order_id": other[0], "reason": "no longer needed"},
+                        "arguments": {
+                            "order_id": another_customers_order(env, records),
+                            "reason": "no longer needed",
+                        },
                     }
                 ],
             )

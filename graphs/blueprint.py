@@ -16,7 +16,6 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 from apigen_mt.agents import (
     Blueprint,
@@ -35,7 +34,7 @@ from .checks import (
     policy_check,
     registered_stages,
 )
-from .committee import extra_reviewer_node, llm_reviewer, registered_reviewers, vote
+from .committee import add_committee, registered_reviewers
 from .context import BlueprintContext
 from .sampling import SampledContext, sample_context, tool_schemas
 from .state import BlueprintState
@@ -136,30 +135,6 @@ def _extra(stage: Stage):
     return check
 
 
-async def committee(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
-    return {"reviews": None}  # a fresh committee each round
-
-
-def committee_fan_out(extra: list[str]):
-    def route(state: BlueprintState, runtime: Ctx) -> list[Send]:
-        payload = {"blueprint_id": state["blueprint_id"]}
-        sends = [
-            Send("reviewer", {**payload, "slot": i}) for i in range(runtime.context.committee_size)
-        ]
-        return sends + [Send(f"review_{name}", payload) for name in extra]
-
-    return route
-
-
-async def vote_node(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
-    ctx = runtime.context
-    accepted, _, reason = vote(state.get("reviews") or [], ctx.threshold)
-    if accepted:
-        return {"reasons": []}
-    ctx.store.update_blueprint(state["blueprint_id"], status="committee_failed", reasons=[reason])
-    return {"reasons": [reason]}
-
-
 async def accept(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     ctx, blueprint_id = runtime.context, state["blueprint_id"]
     ctx.store.update_blueprint(blueprint_id, status="accepted", stage="committee")
@@ -232,13 +207,9 @@ def build_blueprint_graph(
     ] + [(f"stage_{n}", _extra(s)) for n, s in stages.items()]
     for name, check in checks:
         g.add_node(name, _check_node(name.removesuffix("_check"), check))
-    g.add_node("committee", committee)
-    g.add_node("reviewer", llm_reviewer)
-    for name, reviewer in reviewers.items():
-        g.add_node(f"review_{name}", extra_reviewer_node(name, reviewer))
-    g.add_node("vote", vote_node)
     g.add_node("accept", accept)
     g.add_node("feedback", feedback)
+    add_committee(g, reviewers, on_pass="accept", on_fail="feedback")
 
     g.add_edge(START, "sample_context")
     g.add_edge("sample_context", "propose")
@@ -246,13 +217,6 @@ def build_blueprint_graph(
     for here, there in itertools.pairwise(sequence):
         if here != sequence[-1]:
             g.add_conditional_edges(here, _after(there), [there, "feedback"])
-    judges = ["reviewer"] + [f"review_{n}" for n in reviewers]
-    g.add_conditional_edges("committee", committee_fan_out(list(reviewers)), judges)
-    for judge in judges:
-        g.add_edge(judge, "vote")
-    g.add_conditional_edges(
-        "vote", lambda s: "feedback" if s.get("reasons") else "accept", ["accept", "feedback"]
-    )
     g.add_edge("accept", END)
     g.add_conditional_edges(
         "feedback", lambda s: END if s.get("status") == "rejected" else "propose", ["propose", END]
@@ -265,7 +229,8 @@ async def run_blueprint_attempt(
 ) -> BlueprintState:
     """One context sample through every feedback round; returns the final state."""
     graph = graph or build_blueprint_graph()
-    steps = 10 + ctx.rounds_limit * (12 + len(registered_stages()))
+    # Every node at most once per round, plus one step per judge.
+    steps = 10 + ctx.rounds_limit * (len(graph.get_graph().nodes) + ctx.committee_size)
     return await graph.ainvoke(
         {"attempt": attempt}, context=ctx, config={"recursion_limit": steps, **(config or {})}
     )

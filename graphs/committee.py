@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 from apigen_mt.agents import CRITERIA, Review, ReviewInput, RoleFailure, make_reviewer
 
 from .context import BlueprintContext
 
+Ctx = Runtime[BlueprintContext]
 ReviewerFn = Callable[[ReviewInput], "Review | RoleFailure | Awaitable[Review | RoleFailure]"]
 _REVIEWERS: dict[str, Any] = {}
 
@@ -94,4 +96,46 @@ def vote(reviews: list[dict[str, Any]], threshold: int) -> tuple[bool, dict[str,
         False,
         majority,
         (f"committee: score {score}/4 below {threshold} (majority said no to {', '.join(failed)})"),
+    )
+
+
+async def committee(state: dict, runtime: Ctx) -> dict[str, Any]:
+    return {"reviews": None}  # a fresh committee each round
+
+
+def committee_fan_out(extra: list[str]):
+    def route(state: dict, runtime: Ctx) -> list[Send]:
+        payload = {"blueprint_id": state["blueprint_id"]}
+        sends = [
+            Send("reviewer", {**payload, "slot": i}) for i in range(runtime.context.committee_size)
+        ]
+        return sends + [Send(f"review_{name}", payload) for name in extra]
+
+    return route
+
+
+async def vote_node(state: dict, runtime: Ctx) -> dict[str, Any]:
+    ctx = runtime.context
+    accepted, _, reason = vote(state.get("reviews") or [], ctx.threshold)
+    if accepted:
+        return {"reasons": []}
+    ctx.store.update_blueprint(state["blueprint_id"], status="committee_failed", reasons=[reason])
+    return {"reasons": [reason]}
+
+
+def add_committee(g, reviewers: dict[str, Any], *, on_pass: str, on_fail: str) -> None:
+    """Add `committee` (fan-out), `reviewer`, one `review_<name>` per extra reviewer and
+    `vote` to graph `g`; the vote routes to `on_pass` or `on_fail`."""
+    g.add_node("committee", committee)
+    g.add_node("reviewer", llm_reviewer)
+    judges = ["reviewer"]
+    for name, reviewer in reviewers.items():
+        g.add_node(f"review_{name}", extra_reviewer_node(name, reviewer))
+        judges.append(f"review_{name}")
+    g.add_node("vote", vote_node)
+    g.add_conditional_edges("committee", committee_fan_out(list(reviewers)), judges)
+    for judge in judges:
+        g.add_edge(judge, "vote")
+    g.add_conditional_edges(
+        "vote", lambda s: on_fail if s.get("reasons") else on_pass, [on_pass, on_fail]
     )

@@ -20,16 +20,8 @@ from langgraph.runtime import Runtime
 
 from apigen_mt.agents import CombinedInstruction, RecombineInput, make_recombiner
 
-from .blueprint import (
-    _after,
-    _check_node,
-    _execution,
-    _policy,
-    committee,
-    committee_fan_out,
-    vote_node,
-)
-from .committee import extra_reviewer_node, llm_reviewer, registered_reviewers
+from .blueprint import _after, _check_node, _execution, _policy
+from .committee import add_committee, registered_reviewers
 from .context import BlueprintContext
 from .sampling import SampledContext
 from .state import RecombineState
@@ -126,24 +118,13 @@ def build_recombine_graph(*, reviewers: dict[str, Any] | None = None):
     g.add_node("execution_check", _check_node("execution", _execution))
     g.add_node("policy_check", _check_node("policy", _policy))
     g.add_node("write_instruction", write_instruction)
-    g.add_node("committee", committee)
-    g.add_node("reviewer", llm_reviewer)
-    for name, reviewer in reviewers.items():
-        g.add_node(f"review_{name}", extra_reviewer_node(name, reviewer))
-    g.add_node("vote", vote_node)
     g.add_node("accept", accept)
     g.add_node("reject", reject)
+    add_committee(g, reviewers, on_pass="accept", on_fail="reject")
     g.add_edge(START, "merge")
     sequence = ["merge", "execution_check", "policy_check", "write_instruction", "committee"]
     for here, there in itertools.pairwise(sequence):
         g.add_conditional_edges(here, _after(there, "reject"), [there, "reject"])
-    judges = ["reviewer"] + [f"review_{n}" for n in reviewers]
-    g.add_conditional_edges("committee", committee_fan_out(list(reviewers)), judges)
-    for judge in judges:
-        g.add_edge(judge, "vote")
-    g.add_conditional_edges(
-        "vote", lambda s: "reject" if s.get("reasons") else "accept", ["accept", "reject"]
-    )
     g.add_edge("accept", END)
     g.add_edge("reject", END)
     return g.compile(name="recombine")

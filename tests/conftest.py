@@ -37,5 +37,19 @@ def taubench_retail_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def retail_tasks(taubench_retail_dir):
+    from apigen_mt.environments.taubench import load_tasks
+
+    return load_tasks(taubench_retail_dir / "tasks_test.json")
+
+
+@pytest.fixture(scope="session")
+def retail_expected(taubench_retail_dir) -> list[dict]:
+    import json
+
+    return json.loads((taubench_retail_dir / "expected_test.json").read_text())
+
+
+@pytest.fixture(scope="session")
 def taubench_retail_env(taubench_retail_dir, cache_dir) -> Environment:
     return Environment.from_taubench("retail", taubench_retail_dir, cache_dir=cache_dir)

@@ -70,6 +70,15 @@ def cancel_pending(messages) -> str:
     )
 
 
+def another_customers_order(env, records: dict) -> str:
+    """A pending order of some other user: cancelling it runs, but breaks the policy."""
+    return env.master.execute(
+        "SELECT order_id FROM orders WHERE status = 'pending' "
+        "AND user_id != ? ORDER BY rowid LIMIT 1",
+        [records["user_id"]],
+    ).fetchone()[0]
+
+
 def unknown_tool(messages) -> str:
     return blueprint(records_in(messages), [{"name": "refund_everything", "arguments": {}}])
 

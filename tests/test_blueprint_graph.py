@@ -7,6 +7,7 @@ import random
 from phase1_helpers import (
     APPROVE,
     REJECT,
+    another_customers_order,
     attempt_where,
     blueprint,
     cancel_pending,
@@ -58,16 +59,13 @@ async def test_invalid_tool_is_fixed_after_feedback(retail_env):
 def other_users_order(ctx):
     def propose(messages):
         records = records_in(messages)
-        row = ctx.env.master.execute(
-            "SELECT order_id FROM orders WHERE status = 'pending' AND user_id != ? LIMIT 1",
-            [records["user_id"]],
-        ).fetchone()
+        order = another_customers_order(ctx.env, records)
         return blueprint(
             records,
             [
                 {
                     "name": "cancel_pending_order",
-                    "arguments": {"order_id": row[0], "reason": "no longer needed"},
+                    "arguments": {"order_id": order, "reason": "no longer needed"},
                 }
             ],
         )

@@ -3,13 +3,10 @@ and a user who stops after the last one. Every task is accepted, and our verdict
 τ-bench's reward (its data hash of the replayed calls, and its outputs test) - also for
 dialogues that drop the last write."""
 
-import json
-
-import pytest
 from langchain_core.messages import AIMessage
 from phase2_helpers import add_task, dialogue_context
 
-from apigen_mt.environments.taubench import export_state, load_tasks, taubench_hash
+from apigen_mt.environments.taubench import export_state, taubench_hash
 from apigen_mt.graphs.dialogue import build_dialogue_graph, run_dialogue
 
 
@@ -32,20 +29,12 @@ def taubench_reward(env, messages, expected_hash: str, outputs: list[str]) -> bo
     return hash_ok and all(any(o.lower() in s for s in said) for o in outputs)
 
 
-@pytest.fixture(scope="module")
-def tasks(taubench_retail_dir):
-    return load_tasks(taubench_retail_dir / "tasks_test.json")
-
-
-@pytest.fixture(scope="module")
-def expected(taubench_retail_dir):
-    return json.loads((taubench_retail_dir / "expected_test.json").read_text())
-
-
-async def test_gold_replays_of_all_retail_tasks_are_accepted(taubench_retail_env, tasks, expected):
+async def test_gold_replays_of_all_retail_tasks_are_accepted(
+    taubench_retail_env, retail_tasks, retail_expected
+):
     graph = build_dialogue_graph()
     disagreements, accepted = [], 0
-    for i, task in enumerate(tasks):
+    for i, task in enumerate(retail_tasks):
         actions = [a.model_dump() for a in task.actions]
         ctx = dialogue_context(taubench_retail_env, actions, task.outputs, max_steps=200)
         state = await run_dialogue(
@@ -55,26 +44,28 @@ async def test_gold_replays_of_all_retail_tasks_are_accepted(taubench_retail_env
         )
         messages = ctx.store.transcript(state["episode_id"])
         reward = taubench_reward(
-            taubench_retail_env, messages, expected[i]["taubench_data_hash"], task.outputs
+            taubench_retail_env, messages, retail_expected[i]["taubench_data_hash"], task.outputs
         )
         accepted += state["accepted"]
         if state["accepted"] != reward:
             disagreements.append(i)
     assert disagreements == []
-    assert accepted == len(tasks) == 115
+    assert accepted == len(retail_tasks) == 115
 
 
-async def test_dropping_the_last_write_is_rejected_by_both(taubench_retail_env, tasks, expected):
+async def test_dropping_the_last_write_is_rejected_by_both(
+    taubench_retail_env, retail_tasks, retail_expected
+):
     graph = build_dialogue_graph()
     writes = taubench_retail_env.domain.tools.write_names
     checked = 0
-    for i, task in enumerate(tasks[:40]):
+    for i, task in enumerate(retail_tasks[:40]):
         actions = [a.model_dump() for a in task.actions]
         last_write = max((j for j, a in enumerate(actions) if a["name"] in writes), default=None)
         if last_write is None:
             continue
         # Skip writes τ-bench itself refuses: dropping them changes nothing.
-        if expected[i]["steps"][last_write]["observation"].startswith("Error"):
+        if retail_expected[i]["steps"][last_write]["observation"].startswith("Error"):
             continue
         partial = actions[:last_write] + actions[last_write + 1 :]
         ctx = dialogue_context(
@@ -84,7 +75,7 @@ async def test_dropping_the_last_write_is_rejected_by_both(taubench_retail_env, 
         messages = ctx.store.transcript(state["episode_id"])
         assert not state["accepted"] and "wrong final state" in state["reason"], i
         assert not taubench_reward(
-            taubench_retail_env, messages, expected[i]["taubench_data_hash"], task.outputs
+            taubench_retail_env, messages, retail_expected[i]["taubench_data_hash"], task.outputs
         ), i
         checked += 1
     assert checked >= 20

@@ -7,25 +7,15 @@ from typer.testing import CliRunner
 
 from apigen_mt.cli import app
 from apigen_mt.environments import check_policy, get_domain
-from apigen_mt.environments.taubench import export_state, load_tasks, replay, taubench_hash
+from apigen_mt.environments.taubench import export_state, replay, taubench_hash
 from apigen_mt.environments.taubench_parity import compare_with_expected, observations_match
 
 INITIAL_HASH = "5a4b2cb59f4d12dea7e4adff24a7f8fada510ead49372ea4a729a82bbb5f49b5"
 
 
 @pytest.fixture(scope="module")
-def tasks(taubench_retail_dir):
-    return load_tasks(taubench_retail_dir / "tasks_test.json")
-
-
-@pytest.fixture(scope="module")
-def expected(taubench_retail_dir):
-    return json.loads((taubench_retail_dir / "expected_test.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def replayed(taubench_retail_env, tasks):
-    return list(replay(taubench_retail_env, tasks))
+def replayed(taubench_retail_env, retail_tasks):
+    return list(replay(taubench_retail_env, retail_tasks))
 
 
 def test_tool_contract_matches_taubench(taubench_retail_dir):
@@ -50,16 +40,16 @@ def test_import_then_export_is_exact(taubench_retail_env):
         assert taubench_hash(export_state(taubench_retail_env, sandbox)) == INITIAL_HASH
 
 
-def test_every_observation_and_final_state_matches_taubench(replayed, expected):
-    report = compare_with_expected(replayed, expected)
-    assert report.tasks == 115 and report.steps == sum(len(e["steps"]) for e in expected)
+def test_every_observation_and_final_state_matches_taubench(replayed, retail_expected):
+    report = compare_with_expected(replayed, retail_expected)
+    assert report.tasks == 115 and report.steps == sum(len(e["steps"]) for e in retail_expected)
     assert report.ok, report.summary()
 
 
-def test_error_observations_are_taubench_texts(replayed, expected):
+def test_error_observations_are_taubench_texts(replayed, retail_expected):
     errors = [
         (s["observation"], r.observations[i])
-        for r, e in zip(replayed, expected, strict=True)
+        for r, e in zip(replayed, retail_expected, strict=True)
         for i, s in enumerate(e["steps"])
         if s["observation"].startswith("Error:")
     ]
@@ -90,10 +80,10 @@ GOLD_POLICY_EXCEPTIONS = {
 }
 
 
-def test_gold_actions_pass_the_rules_except_explained_tasks(taubench_retail_env, tasks):
+def test_gold_actions_pass_the_rules_except_explained_tasks(taubench_retail_env, retail_tasks):
     rules = taubench_retail_env.domain.rules
     broken = {}
-    for i, task in enumerate(tasks):
+    for i, task in enumerate(retail_tasks):
         with taubench_retail_env.sandbox() as sandbox:
             report = check_policy(
                 sandbox.executor, task.actions, rules, user_id=task.user_id, blueprint=True
