@@ -91,7 +91,7 @@ async def propose(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     return {"blueprint_id": blueprint_id, "reasons": reasons}
 
 
-def _check_node(name: str, check):
+def check_node(name: str, check):
     """A validation node: runs `check(blueprint, ctx, state) -> (reasons, record updates)`."""
 
     async def node(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
@@ -110,22 +110,22 @@ def _check_node(name: str, check):
     return node
 
 
-def _format(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
+def format_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
     reasons = format_check(bp, ctx.env, state.get("user_id"))
     return reasons, {} if reasons else {"stage": "format"}
 
 
-def _execution(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
+def execution_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
     reasons, diff, text = execution_check(bp, ctx.env)
     return reasons, {"diff": diff, "diff_text": text, **({} if reasons else {"stage": "execution"})}
 
 
-def _policy(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
+def policy_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
     reasons = policy_check(bp, ctx.env)
     return reasons, {} if reasons else {"stage": "policy"}
 
 
-def _extra(stage: Stage):
+def extra_stage(stage: Stage):
     def check(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
         try:
             return [str(r) for r in stage(bp, ctx.env)], {}
@@ -183,7 +183,7 @@ async def feedback(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     return {"round": state["round"] + 1, "reasons": [], "reviews": None, "history": [entry]}
 
 
-def _after(next_node: str, on_failure: str = "feedback"):
+def route_after(next_node: str, on_failure: str = "feedback"):
     def route(state: BlueprintState) -> str:
         return on_failure if state.get("reasons") else next_node
 
@@ -201,12 +201,12 @@ def build_blueprint_graph(
     g.add_node("sample_context", sample_context_node)
     g.add_node("propose", propose)
     checks = [
-        ("format_check", _format),
-        ("execution_check", _execution),
-        ("policy_check", _policy),
-    ] + [(f"stage_{n}", _extra(s)) for n, s in stages.items()]
+        ("format_check", format_stage),
+        ("execution_check", execution_stage),
+        ("policy_check", policy_stage),
+    ] + [(f"stage_{n}", extra_stage(s)) for n, s in stages.items()]
     for name, check in checks:
-        g.add_node(name, _check_node(name.removesuffix("_check"), check))
+        g.add_node(name, check_node(name.removesuffix("_check"), check))
     g.add_node("accept", accept)
     g.add_node("feedback", feedback)
     add_committee(g, reviewers, on_pass="accept", on_fail="feedback")
@@ -216,7 +216,7 @@ def build_blueprint_graph(
     sequence = ["propose"] + [n for n, _ in checks] + ["committee"]
     for here, there in itertools.pairwise(sequence):
         if here != sequence[-1]:
-            g.add_conditional_edges(here, _after(there), [there, "feedback"])
+            g.add_conditional_edges(here, route_after(there), [there, "feedback"])
     g.add_edge("accept", END)
     g.add_conditional_edges(
         "feedback", lambda s: END if s.get("status") == "rejected" else "propose", ["propose", END]

@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 
 from apigen_mt.agents import CombinedInstruction, RecombineInput, make_recombiner
 
-from .blueprint import _after, _check_node, _execution, _policy
+from .blueprint import check_node, execution_stage, policy_stage, route_after
 from .committee import add_committee, registered_reviewers
 from .context import BlueprintContext
 from .sampling import SampledContext
@@ -115,8 +115,8 @@ def build_recombine_graph(*, reviewers: dict[str, Any] | None = None):
     reviewers = registered_reviewers() if reviewers is None else reviewers
     g = StateGraph(RecombineState, context_schema=BlueprintContext)
     g.add_node("merge", merge)
-    g.add_node("execution_check", _check_node("execution", _execution))
-    g.add_node("policy_check", _check_node("policy", _policy))
+    g.add_node("execution_check", check_node("execution", execution_stage))
+    g.add_node("policy_check", check_node("policy", policy_stage))
     g.add_node("write_instruction", write_instruction)
     g.add_node("accept", accept)
     g.add_node("reject", reject)
@@ -124,7 +124,7 @@ def build_recombine_graph(*, reviewers: dict[str, Any] | None = None):
     g.add_edge(START, "merge")
     sequence = ["merge", "execution_check", "policy_check", "write_instruction", "committee"]
     for here, there in itertools.pairwise(sequence):
-        g.add_conditional_edges(here, _after(there, "reject"), [there, "reject"])
+        g.add_conditional_edges(here, route_after(there, "reject"), [there, "reject"])
     g.add_edge("accept", END)
     g.add_edge("reject", END)
     return g.compile(name="recombine")
