@@ -49,6 +49,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server when its parent dies, so a killed run
+    (where no `finally` or atexit runs) leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class LocalModelServer:
     """Start with `with LocalModelServer() as server: server.base_url`; stopped on exit."""
 
@@ -106,7 +116,9 @@ class LocalModelServer:
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix="apigen-llama-", suffix=".log", delete=False
         )
-        self.process = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command(), stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
         atexit.register(self.stop)
         while time.monotonic() - begin < timeout:
             if self.process.poll() is not None:

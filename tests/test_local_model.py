@@ -79,3 +79,29 @@ def test_tool_call_from_the_embedded_model(local_settings):
     assert reply.tool_calls and reply.tool_calls[0]["name"] == "get_order_details"
     assert isinstance(reply.tool_calls[0]["args"], dict)
     json.dumps(reply.tool_calls[0]["args"])
+
+
+def test_servers_die_with_a_killed_parent():
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip('llama-cpp-python not installed (pip install -e ".[local]")')
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "from apigen_mt.local_model import EmbeddedModel; import time; e = EmbeddedModel()"
+        ".start(); print(e.chat.process.pid, e.tools.process.pid, flush=True); time.sleep(600)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pids = [int(x) for x in parent.stdout.readline().split()]
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    time.sleep(2)
+    alive = [
+        p
+        for p in pids
+        if os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"
+    ]
+    assert len(pids) == 2 and alive == []
