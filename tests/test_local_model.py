@@ -3,6 +3,7 @@ after `pip install -e ".[local]"`. Installs nothing; skips where the extra is ab
 
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import HumanMessage
@@ -84,7 +85,6 @@ def test_tool_call_from_the_embedded_model(local_settings):
 def test_servers_die_with_a_killed_parent():
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip('llama-cpp-python not installed (pip install -e ".[local]")')
-    import os
     import signal
     import subprocess
     import sys
@@ -102,6 +102,6 @@ def test_servers_die_with_a_killed_parent():
     alive = [
         p
         for p in pids
-        if os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"
-    ]
+        if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"
+    ]  # not a zombie
     assert len(pids) == 2 and alive == []
