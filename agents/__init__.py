@@ -1,6 +1,7 @@
 """LLM roles: each a prompt, an output schema and a factory taking a BaseChatModel."""
 
 from .assistant import Assistant, make_assistant
+from .call_limit import CallLimit, limited_calls, llm_slot
 from .feedback import FeedbackInput, FeedbackPlan, make_feedback
 from .human import STOP, HumanInput, HumanSimulator, Turn, is_stop, make_human
 from .human_judge import JudgeInput, JudgeScore, make_human_judge
@@ -15,6 +16,7 @@ __all__ = [
     "Action",
     "Assistant",
     "Blueprint",
+    "CallLimit",
     "CombinedInstruction",
     "FeedbackInput",
     "FeedbackPlan",
@@ -31,6 +33,8 @@ __all__ = [
     "Turn",
     "astructured",
     "is_stop",
+    "limited_calls",
+    "llm_slot",
     "make_assistant",
     "make_feedback",
     "make_human",

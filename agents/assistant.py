@@ -8,6 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
+from .call_limit import llm_slot
 from .structured import RoleFailure, transport_failure
 
 SYSTEM = """{policy}
@@ -31,7 +32,8 @@ class Assistant:
         self, messages: list[BaseMessage], config: RunnableConfig | None = None
     ) -> AIMessage | RoleFailure:
         try:
-            return await self.model.ainvoke(self.prompt(messages), config=_named(config))
+            async with llm_slot():
+                return await self.model.ainvoke(self.prompt(messages), config=_named(config))
         except Exception as exc:
             return transport_failure(self.name, exc)
 

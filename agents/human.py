@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 
+from .call_limit import llm_slot
 from .structured import RoleFailure, transport_failure
 
 STOP = "###STOP###"
@@ -65,7 +66,8 @@ class HumanSimulator:
         self, x: HumanInput, config: RunnableConfig | None = None
     ) -> str | RoleFailure:
         try:
-            reply = await self.model.ainvoke(human_prompt(x), config=_named(config))
+            async with llm_slot():
+                reply = await self.model.ainvoke(human_prompt(x), config=_named(config))
         except Exception as exc:
             return transport_failure(self.name, exc)
         return _text(reply)

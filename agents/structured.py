@@ -18,6 +18,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ValidationError
 
+from .call_limit import llm_slot
+
 T = TypeVar("T", bound=BaseModel)
 In = TypeVar("In")
 STRUCTURED_MODE_KEY = "apigen_structured_mode"  # set by apigen_mt.models.chat_model
@@ -113,7 +115,8 @@ async def astructured(
     history = list(messages)
     for attempt in range(2):
         try:
-            message = await bound.ainvoke(history, config=config)
+            async with llm_slot():
+                message = await bound.ainvoke(history, config=config)
         except Exception as exc:  # transport faults arrive here after the client's retries
             return transport_failure(role, exc)
         if (done := _judge_reply(message, schema, role, attempt, history)) is not None:

@@ -83,3 +83,18 @@ def committee_models(
         chat_model_from("reviewer", s, ledger=ledger, cache_path=settings.cache_path)
         for s in settings.committee(size)
     ]
+
+
+def pipeline_models(settings: ModelSettings, committee_size: int = 3):
+    """Every role's model for a pipeline run, as the settings describe."""
+    from apigen_mt.graphs.pipeline import PipelineModels
+
+    return PipelineModels(
+        proposer=chat_model("proposer", settings),
+        reviewers=committee_models(settings, committee_size),
+        feedback=chat_model("feedback", settings),
+        recombiner=chat_model("recombiner", settings),
+        human=chat_model("human", settings),
+        human_judge=chat_model("human_judge", settings),
+        assistant=chat_model("assistant", settings),
+    )

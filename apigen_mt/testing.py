@@ -7,6 +7,7 @@ the prompt) and records every call, so a whole multi-agent run can be driven off
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import threading
 import time
@@ -82,7 +83,7 @@ class ScriptedChatModel(BaseChatModel):
             else:
                 raise ScriptExhausted(f"no scripted reply left for call {len(self._calls)}")
         if callable(item):
-            item = item(messages)
+            item = item(messages, kwargs) if _wants_kwargs(item) else item(messages)
         if isinstance(item, Exception):
             raise item
         if isinstance(item, str):
@@ -128,3 +129,11 @@ class ScriptedChatModel(BaseChatModel):
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+
+def _wants_kwargs(fn: Callable[..., Any]) -> bool:
+    """Responders may take (messages) or (messages, call kwargs: tools, response_format)."""
+    try:
+        return len(inspect.signature(fn).parameters) >= 2
+    except (TypeError, ValueError):
+        return False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
@@ -79,3 +81,56 @@ def _usage_of(response: LLMResult) -> tuple[int, int]:
                 return meta.get("input_tokens", 0), meta.get("output_tokens", 0)
     usage = (response.llm_output or {}).get("token_usage") or {}
     return usage.get("prompt_tokens", 0) or 0, usage.get("completion_tokens", 0) or 0
+
+
+# Roles whose calls carry no `stage:` tag are counted under the stage they serve.
+STAGE_OF_ROLE = {
+    "reviewer": "committee",
+    "human": "dialogue",
+    "human_judge": "dialogue",
+    "assistant": "dialogue",
+}
+UsageSink = Callable[[str, str, str, int, int], None]  # role, stage, model, prompt, completion
+
+
+class UsageRecorder(BaseCallbackHandler):
+    """Attach once to a run's config: every chat-model call below it is reported to `sink`
+    with its role (the role's run name), stage (the `stage:` tag) and model name."""
+
+    def __init__(self, sink: UsageSink):
+        self.sink = sink
+        self._open: dict[UUID, tuple[str, str, str]] = {}
+        self._lock = threading.Lock()
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: Any,
+        *,
+        run_id: UUID,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        tags, metadata = tags or [], metadata or {}
+        role = next((t.split(":", 1)[1] for t in tags if t.startswith("role:")), None)
+        role = role or metadata.get("apigen_role") or name or "unknown"
+        stage = next((t.split(":", 1)[1] for t in tags if t.startswith("stage:")), "")
+        stage = stage or STAGE_OF_ROLE.get(role, role)
+        params = kwargs.get("invocation_params") or {}
+        model = str(
+            metadata.get("ls_model_name") or params.get("model") or params.get("model_name") or ""
+        )
+        with self._lock:
+            self._open[run_id] = (role, stage, model or params.get("_type", "unknown"))
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **_: Any) -> None:
+        with self._lock:
+            key = self._open.pop(run_id, None)
+        if key is not None:
+            self.sink(*key, *_usage_of(response))
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **_: Any) -> None:
+        with self._lock:
+            self._open.pop(run_id, None)

@@ -157,7 +157,7 @@ def build_dialogue_graph():
 
 
 async def run_dialogue(
-    ctx: DialogueContext, task_id: str, attempt: int = 0, graph=None
+    ctx: DialogueContext, task_id: str, attempt: int = 0, graph=None, config: dict | None = None
 ) -> DialogueState:
     """One attempt in its own sandbox, discarded afterwards."""
     graph = graph or build_dialogue_graph()
@@ -173,7 +173,7 @@ async def run_dialogue(
                 "steps": 0,
             },
             context=ctx,
-            config={"recursion_limit": ctx.max_steps + 10},
+            config={**(config or {}), "recursion_limit": ctx.max_steps + 10},
         )
     finally:
         ctx.sandboxes.pop(sandbox.id, None)

@@ -55,7 +55,7 @@ async def merge(state: RecombineState, runtime: Ctx) -> dict[str, Any]:
     }
     blueprint_id = ctx.store.save_blueprint(
         run_id=ctx.run_id,
-        attempt=-1,
+        attempt=-1 - state.get("slot", 0),  # negative attempts are recombination slots
         round=1,
         user_id=data["user_id"],
         data=data,
@@ -131,7 +131,7 @@ def build_recombine_graph(*, reviewers: dict[str, Any] | None = None):
 
 
 async def run_recombination(
-    ctx: BlueprintContext, parent_ids: list[str], graph=None
+    ctx: BlueprintContext, parent_ids: list[str], graph=None, slot: int = 0, config=None
 ) -> RecombineState:
     graph = graph or build_recombine_graph()
-    return await graph.ainvoke({"parent_ids": parent_ids}, context=ctx)
+    return await graph.ainvoke({"parent_ids": parent_ids, "slot": slot}, context=ctx, config=config)

@@ -27,6 +27,7 @@ class BlueprintState(TypedDict, total=False):
 
 class RecombineState(TypedDict, total=False):
     parent_ids: list[str]
+    slot: int  # which recombination of the run (stored as attempt -1 - slot)
     user_id: str
     blueprint_id: str | None
     reasons: list[str]

@@ -1,0 +1,166 @@
+"""`apigen-mt generate`: run (or resume) the whole pipeline with live progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from apigen_mt.endpoints import resolved_endpoint
+from apigen_mt.environments import get_domain
+from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
+from apigen_mt.graphs.pipeline_config import PipelineConfig
+from apigen_mt.graphs.units import StageCount
+from apigen_mt.models import pipeline_models
+from apigen_mt.pricing import PriceTable
+from apigen_mt.report import run_report
+from apigen_mt.runs import RunNotFound, environment_for, open_run, store_at
+from apigen_mt.settings import load_settings
+
+from .report_view import print_report
+
+DEFAULT_OUT = Path("apigen-runs")
+LABELS = {
+    "blueprints": "phase 1: blueprint attempts",
+    "recombinations": "phase 1: recombinations",
+    "dialogues": "phase 2: dialogues",
+}
+
+
+def generate(
+    domain: Annotated[str, typer.Option(help="A registered domain (apigen-mt domains list).")],
+    n: Annotated[int, typer.Option("--n", help="Blueprint attempts (per batch with --target).")],
+    out: Annotated[Path, typer.Option(help="Output folder holding the run store.")] = DEFAULT_OUT,
+    concurrency: Annotated[int, typer.Option(help="LLM calls in flight, in all.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seeds context sampling and recombination.")] = 0,
+    target: Annotated[
+        int | None, typer.Option(help="Keep going until this many unique trajectories.")
+    ] = None,
+    max_attempts: Annotated[
+        int | None, typer.Option(help="Attempt budget for --target (default 10 x n).")
+    ] = None,
+    trials: Annotated[int, typer.Option(help="Dialogues per accepted blueprint.")] = 3,
+    recombine_rate: Annotated[
+        float, typer.Option(help="Recombinations per accepted blueprint (0 to 1).")
+    ] = 0.25,
+    committee_size: Annotated[int, typer.Option(help="Reviewer judges per blueprint.")] = 3,
+    best_of_n: Annotated[int, typer.Option(help="Candidate user replies per turn.")] = 4,
+    max_steps: Annotated[int, typer.Option(help="Messages per dialogue at most.")] = 30,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="τ-bench-format data instead of generated data.")
+    ] = None,
+    resume: Annotated[str | None, typer.Option(help="Continue this run id.")] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Start a new run even if an unfinished one matches.")
+    ] = False,
+    model: Annotated[str | None, typer.Option(help="Model for every role.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
+    prices: Annotated[Path | None, typer.Option(help="Price table JSON for costs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Generate verified multi-turn data: blueprints, then dialogues; print the funnel."""
+    console = Console(stderr=as_json)
+    try:
+        get_domain(domain)
+        config = PipelineConfig(
+            domain=domain,
+            n=n,
+            seed=seed,
+            target=target,
+            max_attempts=max_attempts,
+            trials=trials,
+            recombine_rate=recombine_rate,
+            concurrency=concurrency,
+            committee_size=committee_size,
+            best_of_n=best_of_n,
+            max_steps=max_steps,
+            data_dir=str(data_dir.resolve()) if data_dir else None,
+        )
+        settings = load_settings(overrides={"model": model, "base_url": base_url})
+        price_table = PriceTable.load(prices)
+    except (KeyError, ValidationError, ValueError) as exc:
+        raise typer.BadParameter(_first_line(exc)) from None
+    store = store_at(out)
+    try:
+        run_id, config, resumed = open_run(store, config, resume=resume, auto=not new)
+    except RunNotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="--resume") from None
+    console.print(f"{'Resuming' if resumed else 'Starting'} run [bold]{run_id}[/] in {out}")
+    # SIGTERM ends the run like Ctrl-C: the run is marked interrupted and can be resumed.
+    signal.signal(signal.SIGTERM, _interrupt)
+    with resolved_endpoint(settings, say=console.print) as ready:
+        env = environment_for(config)
+        models = pipeline_models(ready, config.committee_size)
+        with _progress(console) as progress:
+            ctx = PipelineContext(
+                env=env,
+                store=store,
+                models=models,
+                config=config,
+                run_id=run_id,
+                progress=progress,
+            )
+            try:
+                asyncio.run(run_pipeline(ctx))
+            except KeyboardInterrupt:
+                console.print(f"Interrupted. Resume with: apigen-mt generate ... --resume {run_id}")
+                raise typer.Exit(130) from None
+    report = run_report(store, run_id, price_table)
+    print_report(report, console)
+    console.print(f"Run id: [bold]{run_id}[/]  (apigen-mt export {run_id} --out {out})")
+    if as_json:
+        print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel}))
+
+
+class _progress:
+    """A rich progress bar per stage, fed by the pipeline's unit counts."""
+
+    def __init__(self, console: Console):
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("accepted {task.fields[accepted]}  failed {task.fields[failed]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.stop()
+
+    def __call__(self, stage: str, count: StageCount) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bars.add_task(
+                LABELS.get(stage, stage), total=count.total, accepted=0, failed=0
+            )
+        self.bars.update(
+            self.tasks[stage],
+            total=count.total,
+            completed=count.done + count.skipped + count.failed,
+            accepted=count.accepted,
+            failed=count.failed,
+        )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _first_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

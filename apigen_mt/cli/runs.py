@@ -1,0 +1,126 @@
+"""`apigen-mt runs`, `report` and `export`: look at finished (or running) runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from apigen_mt.export import FORMATS, export_run
+from apigen_mt.pricing import PriceTable
+from apigen_mt.report import run_report
+from apigen_mt.runs import store_at
+
+from .generate import DEFAULT_OUT
+from .report_view import print_report
+
+app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
+console = Console()
+Out = Annotated[Path, typer.Option(help="The output folder given to generate.")]
+
+
+def _store(out: Path):
+    if not (out / "runs.sqlite").exists():
+        raise typer.BadParameter(f"no run store in {out}", param_hint="--out")
+    return store_at(out)
+
+
+def _run(store, run_id: str) -> dict:
+    row = store.run(run_id)
+    if row is None:
+        known = ", ".join(r["id"] for r in store.runs()[-5:]) or "none"
+        raise typer.BadParameter(f"no run {run_id!r} (recent: {known})", param_hint="RUN")
+    return row
+
+
+@app.command("list")
+def list_runs(out: Out = DEFAULT_OUT, as_json: Annotated[bool, typer.Option("--json")] = False):
+    """Every run in the store, oldest first."""
+    store = _store(out)
+    rows = []
+    for r in store.runs():
+        funnel = run_report(store, r["id"]).funnel
+        rows.append(
+            {
+                "run_id": r["id"],
+                "domain": r["domain"],
+                "status": r["status"],
+                "n": r["config"].get("n"),
+                "seed": r["seed"],
+                "accepted_blueprints": funnel["accepted_blueprints"],
+                "trajectories": funnel["trajectories_unique"],
+            }
+        )
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table()
+    for col in ("run_id", "domain", "status", "n", "seed", "accepted_blueprints", "trajectories"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+
+
+@app.command("show")
+def show_run(run_id: Annotated[str, typer.Argument(metavar="RUN")], out: Out = DEFAULT_OUT):
+    """A run's settings, code version, unit states and failed units with their reasons."""
+    store = _store(out)
+    row = _run(store, run_id)
+    units = store.unit_status(run_id)
+    console.print(f"[bold]{run_id}[/]  {row['domain']}  {row['status']}  {row['code_version']}")
+    console.print_json(json.dumps(row["config"]))
+    states: dict[str, int] = {}
+    for key, status in units.items():
+        kind = key.split(":", 1)[0]
+        states[f"{kind} {status}"] = states.get(f"{kind} {status}", 0) + 1
+    for label, count in sorted(states.items()):
+        console.print(f"  {count:>5}  {label}")
+    for unit in store.failed_units(run_id)[:20]:
+        console.print(f"[red]{unit['key']}[/]: {unit['reason'].splitlines()[0]}")
+
+
+def report(
+    run_id: Annotated[str, typer.Argument(metavar="RUN")],
+    out: Out = DEFAULT_OUT,
+    prices: Annotated[Path | None, typer.Option(help="Price table JSON.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The run's funnel: counts per stage, rejection reasons, tokens and cost."""
+    store = _store(out)
+    _run(store, run_id)
+    try:
+        result = run_report(store, run_id, PriceTable.load(prices))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--prices") from None
+    if as_json:
+        print(result.model_dump_json())
+    else:
+        print_report(result, console)
+
+
+def export(
+    run_id: Annotated[str, typer.Argument(metavar="RUN")],
+    fmt: Annotated[str, typer.Option("--format", help=" | ".join(FORMATS))] = "sharegpt",
+    out: Out = DEFAULT_OUT,
+    dest: Annotated[Path | None, typer.Option(help="Where to write (default OUT/exports).")] = None,
+    pairs: Annotated[
+        bool, typer.Option("--pairs", help="Also write accepted/rejected preference pairs.")
+    ] = False,
+) -> None:
+    """Write the run's accepted, unique trajectories in a training format."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    store = _store(out)
+    _run(store, run_id)
+    try:
+        result = export_run(store, run_id, fmt, dest or out / "exports", pairs=pairs)  # type: ignore[arg-type]
+    except RuntimeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--format") from None
+    console.print(f"{result['rows']} trajectories -> {result['path']}")
+    if pairs:
+        console.print(f"{result['pairs']} preference pairs -> {result['pairs_path']}")

@@ -1,0 +1,99 @@
+"""Exporting a run's accepted trajectories for training.
+
+    sharegpt  one JSON file, a list of APIGen-MT-5k-shaped rows
+    openai    JSONL of {messages, tools}
+    hf        a `datasets` Parquet dataset with a dataset card (needs the `hf` extra)
+
+Only accepted, non-duplicate trajectories are exported; `pairs=True` also writes
+preference pairs (accepted vs rejected dialogue of the same task) as JSONL.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from apigen_mt.environments import get_domain
+from apigen_mt.store import RunStore
+
+from .formats import openai_row, sharegpt_row
+
+Format = Literal["sharegpt", "openai", "hf"]
+FORMATS = ("sharegpt", "openai", "hf")
+
+
+def accepted_rows(store: RunStore, run_id: str, fmt: Format) -> list[dict[str, Any]]:
+    run = store.run(run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id!r} in {store.path}")
+    domain = get_domain(run["domain"])
+    policy, tools = domain.policy, domain.tools.openai_schemas()
+    shape = openai_row if fmt == "openai" else sharegpt_row
+    rows = []
+    for t in store.run_trajectories(run_id):
+        if t["accepted"] and not t["duplicate"]:
+            row = shape(store.transcript(t["id"]), policy, tools)
+            row["id"] = t["id"]
+            rows.append(row)
+    return rows
+
+
+def preference_pairs(store: RunStore, run_id: str) -> list[dict[str, Any]]:
+    """For each task with both outcomes: the accepted and a rejected dialogue (OpenAI shape).
+    The paper throws failures away; they make natural negatives for DPO-style training."""
+    run = store.run(run_id)
+    domain = get_domain(run["domain"])
+    policy, tools = domain.policy, domain.tools.openai_schemas()
+    by_task: dict[str, dict[str, list]] = {}
+    for t in store.run_trajectories(run_id):
+        side = "chosen" if t["accepted"] and not t["duplicate"] else "rejected"
+        if side == "rejected" and t["accepted"]:
+            continue  # a duplicate success is not a negative
+        by_task.setdefault(t["task_id"], {"chosen": [], "rejected": []})[side].append(t)
+    pairs = []
+    for task_id, sides in by_task.items():
+        for chosen, rejected in zip(sides["chosen"], sides["rejected"], strict=False):
+            pairs.append(
+                {
+                    "task_id": task_id,
+                    "chosen": openai_row(store.transcript(chosen["id"]), policy, tools),
+                    "rejected": openai_row(store.transcript(rejected["id"]), policy, tools),
+                    "rejected_reason": rejected["reason"],
+                }
+            )
+    return pairs
+
+
+def export_run(
+    store: RunStore, run_id: str, fmt: Format, dest: str | Path, *, pairs: bool = False
+) -> dict[str, Any]:
+    """Write the export under `dest`; returns {format, rows, path(s)}."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    rows = accepted_rows(store, run_id, fmt)
+    if fmt == "sharegpt":
+        path = dest / f"{run_id}.sharegpt.json"
+        path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif fmt == "openai":
+        path = dest / f"{run_id}.openai.jsonl"
+        _write_jsonl(path, rows)
+    else:
+        from .hf import save_hf_dataset
+
+        path = save_hf_dataset(store, run_id, rows, dest / f"{run_id}-hf")
+    result: dict[str, Any] = {"format": fmt, "rows": len(rows), "path": str(path)}
+    if pairs:
+        pair_rows = preference_pairs(store, run_id)
+        pairs_path = dest / f"{run_id}.pairs.jsonl"
+        _write_jsonl(pairs_path, pair_rows)
+        result.update(pairs=len(pair_rows), pairs_path=str(pairs_path))
+    return result
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")

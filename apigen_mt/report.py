@@ -1,0 +1,151 @@
+"""The yield funnel of a run: how many items passed each stage, why the rest did not, and
+what the tokens cost, per stage and per accepted trajectory."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel
+
+from .pricing import PriceTable
+from .store import RunStore
+
+STAGES = ["propose", "format", "execution", "policy", "committee"]
+
+
+class TokenLine(BaseModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = 0.0  # None: some model of this line has no price
+
+    def add(self, calls: int, prompt: int, completion: int, cost: float | None) -> None:
+        self.calls += calls
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        self.cost = None if cost is None or self.cost is None else self.cost + cost
+
+
+class RunReport(BaseModel):
+    run_id: str
+    domain: str
+    status: str
+    seed: int
+    code_version: str
+    config: dict[str, Any]
+    funnel: dict[str, int]  # ordered: each count passed the stage before it
+    blueprint_outcomes: dict[str, int]  # final status of every proposal (sums to `proposed`)
+    top_rejection_reasons: list[tuple[str, int]]
+    dialogue_outcomes: dict[str, int]  # how dialogues ended, accepted or not
+    dialogue_failures: dict[str, int]  # why rejected dialogues failed
+    failed_units: int
+    tokens_by_stage: dict[str, TokenLine]
+    tokens_by_role: dict[str, TokenLine]
+    total: TokenLine
+    cost_per_trajectory: float | None
+
+    def adds_up(self) -> bool:
+        """Every proposal has one final status, every attempt one outcome."""
+        f = self.funnel
+        return sum(self.blueprint_outcomes.values()) == f["proposed"] and f["attempts"] == f[
+            "attempts_accepted"
+        ] + f["attempts_rejected"] + f["attempts_failed"] + f.get("attempts_unfinished", 0)
+
+
+def run_report(store: RunStore, run_id: str, prices: PriceTable | None = None) -> RunReport:
+    run = store.run(run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id!r} in {store.path}")
+    prices = prices or PriceTable()
+    blueprints = store.blueprints(run_id)
+    proposed = [b for b in blueprints if b["kind"] == "proposed"]
+    recombined = [b for b in blueprints if b["kind"] == "recombined"]
+    units = store.unit_status(run_id)
+    attempt_units = {k: v for k, v in units.items() if k.startswith("attempt:")}
+    final_rounds: dict[int, dict] = {}
+    for b in proposed:
+        if b["round"] >= final_rounds.get(b["attempt"], {"round": 0})["round"]:
+            final_rounds[b["attempt"]] = b
+    trajectories = store.run_trajectories(run_id)
+    accepted_traj = [t for t in trajectories if t["accepted"]]
+    unique = [t for t in accepted_traj if not t["duplicate"]]
+
+    funnel = {
+        "attempts": len(attempt_units),
+        "attempts_accepted": sum(b["status"] == "accepted" for b in final_rounds.values()),
+        "attempts_rejected": sum(
+            attempt_units.get(f"attempt:{a}") == "done" and b["status"] != "accepted"
+            for a, b in final_rounds.items()
+        ),
+        "attempts_failed": sum(v == "failed" for v in attempt_units.values()),
+        "attempts_unfinished": sum(v == "started" for v in attempt_units.values()),
+        "proposed": len(proposed),
+        **{f"passed_{s}": _passed(proposed, s) for s in STAGES},
+        "accepted_blueprints": sum(b["status"] == "accepted" for b in proposed),
+        "recombinations": len(recombined),
+        "recombined_accepted": sum(b["status"] == "accepted" for b in recombined),
+        "dialogues": len(trajectories),
+        "dialogues_accepted": len(accepted_traj),
+        "trajectories_unique": len(unique),
+    }
+    usage = store.usage(run_id)
+    by_stage: dict[str, TokenLine] = {}
+    by_role: dict[str, TokenLine] = {}
+    total = TokenLine()
+    for u in usage:
+        cost = prices.cost(u["model"], u["prompt_tokens"], u["completion_tokens"])
+        line = (u["calls"], u["prompt_tokens"], u["completion_tokens"], cost)
+        by_stage.setdefault(u["stage"], TokenLine()).add(*line)
+        by_role.setdefault(u["role"], TokenLine()).add(*line)
+        total.add(*line)
+    return RunReport(
+        run_id=run_id,
+        domain=run["domain"],
+        status=run["status"],
+        seed=run["seed"],
+        code_version=run["code_version"],
+        config=run["config"],
+        funnel=funnel,
+        blueprint_outcomes=dict(Counter(b["status"] for b in proposed).most_common()),
+        top_rejection_reasons=Counter(
+            _reason_kind(r) for b in proposed for r in _own_reasons(b)
+        ).most_common(8),
+        dialogue_outcomes=dict(
+            Counter(
+                f"{t['ended_by'] or 'unknown'}/{'accepted' if t['accepted'] else 'rejected'}"
+                for t in trajectories
+            ).most_common()
+        ),
+        dialogue_failures=dict(
+            Counter(
+                _reason_kind(t["reason"]) for t in trajectories if not t["accepted"]
+            ).most_common()
+        ),
+        failed_units=sum(v == "failed" for v in units.values()),
+        tokens_by_stage=by_stage,
+        tokens_by_role=by_role,
+        total=total,
+        cost_per_trajectory=(total.cost / len(unique))
+        if unique and total.cost is not None
+        else None,
+    )
+
+
+def _own_reasons(blueprint: dict) -> list[str]:
+    """A round's own reasons (a final rejected row repeats the earlier rounds' too)."""
+    own = f"round {blueprint['round']}: "
+    return [r for r in blueprint["reasons"] if not r.startswith("round ") or r.startswith(own)]
+
+
+def _passed(blueprints: list[dict], stage: str) -> int:
+    """Proposals that passed `stage` (the store keeps the last stage each one passed)."""
+    reached = {s: i for i, s in enumerate(STAGES)}
+    return sum(reached.get(b["stage"], -1) >= reached[stage] for b in blueprints)
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason without its particulars: 'round 2: execution: Error: …' -> 'execution: Error'."""
+    text = reason.split(": ", 1)[1] if reason.startswith("round ") else reason
+    head = ": ".join(text.split(": ")[:2])
+    return head[:80] or "(no reason)"

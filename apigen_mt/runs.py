@@ -1,0 +1,73 @@
+"""Starting, finding and resuming runs (shared by the CLI and notebooks)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from apigen_mt import __version__
+from apigen_mt.environments import Environment
+from apigen_mt.graphs.pipeline_config import PipelineConfig
+from apigen_mt.store import RunStore
+
+STORE_FILE = "runs.sqlite"
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+def store_at(out: str | Path) -> RunStore:
+    """The run store of an output directory (created on first use)."""
+    return RunStore(Path(out) / STORE_FILE)
+
+
+def code_version() -> str:
+    """The package version, plus the git commit when running from a checkout."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def open_run(
+    store: RunStore, config: PipelineConfig, *, resume: str | None = None, auto: bool = True
+) -> tuple[str, PipelineConfig, bool]:
+    """(run_id, config to use, resumed?). `resume` names a run to continue; with `auto`, an
+    unfinished run with the same settings is continued instead of starting a new one."""
+    if resume:
+        row = store.run(resume)
+        if row is None:
+            raise RunNotFound(f"no run {resume!r} in {store.path}")
+        stored = PipelineConfig.model_validate(row["config"])
+        # The stored settings define the run; only the speed may change on resume.
+        return resume, stored.model_copy(update={"concurrency": config.concurrency}), True
+    if auto:
+        for row in reversed(store.runs()):
+            stored = PipelineConfig.model_validate(row["config"])
+            if row["status"] != "finished" and stored.identity() == config.identity():
+                return row["id"], config, True
+    run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    store.create_run(
+        run_id,
+        domain=config.domain,
+        config=config.model_dump(),
+        seed=config.seed,
+        code_version=code_version(),
+    )
+    return run_id, config, False
+
+
+def environment_for(config: PipelineConfig) -> Environment:
+    if config.data_dir:
+        return Environment.from_taubench(config.domain, config.data_dir)
+    return Environment.generated(config.domain, seed=config.data_seed)

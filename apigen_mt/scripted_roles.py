@@ -1,0 +1,210 @@
+"""Scripted logic for every LLM role, for offline demos, notebooks, tests and benchmarks.
+
+`OracleRoles` plays all seven roles without a model: the proposer grounds a blueprint in the
+records it is shown (via a per-domain `propose` function), reviewers approve, the user
+states its instruction and stops when the agent is done, and the agent carries out the
+blueprint's actions. It answers both ScriptedChatModel prompts (`chat_models()`) and raw
+OpenAI requests to the loopback server (`fake_server_responder()`), so the real ChatOpenAI
+path runs the same scenario. Roles are told apart by the schema of the requested JSON.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import ToolMessage as LCToolMessage
+
+from apigen_mt.agents import STOP
+
+DONE = "All done."
+RECORDS_HEADING = "## The user and their records\n"
+Proposal = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def propose_retail(records: dict[str, Any]) -> dict[str, Any]:
+    """Cancel the user's first pending order; users without one get a cancellation of a
+    delivered order, which the execution check rejects (so demos show the feedback loop)."""
+    orders = records.get("orders", {})
+    pending = [o for o, v in orders.items() if v.get("status") == "pending"]
+    order = (pending or list(orders) or ["#W0000000"])[0]
+    return {
+        "reasoning": "scripted oracle",
+        "user_id": records.get("user_id", ""),
+        "instruction": f"You are {records.get('user_id', '')} and no longer need order "
+        f"{order}; you want it cancelled.",
+        "actions": [
+            {
+                "name": "cancel_pending_order",
+                "arguments": {"order_id": order, "reason": "no longer needed"},
+            }
+        ],
+        "outputs": [],
+    }
+
+
+PROPOSERS: dict[str, Proposal] = {"retail": propose_retail}
+APPROVE = {
+    "reflection": "The actions match the instruction.",
+    "correctness": 1,
+    "completeness": 1,
+    "satisfaction": 1,
+    "creativity": 1,
+    "total": 4,
+    "correction": "",
+}
+
+
+class OracleRoles:
+    def __init__(self, domain: str = "retail", propose: Proposal | None = None):
+        if propose is None and domain not in PROPOSERS:
+            raise ValueError(f"no scripted proposer for domain {domain!r}; pass propose=")
+        self.propose = propose or PROPOSERS[domain]
+        self._plans: dict[str, dict[str, Any]] = {}  # instruction -> {actions, outputs}
+        self._lock = threading.Lock()
+
+    # -- the roles, over plain (role, text) messages ---------------------------------------
+
+    def reply(
+        self, messages: list[tuple[str, str]], schema: dict | None, tools: bool
+    ) -> str | dict[str, Any]:
+        """A text reply, or {"name", "arguments"} for a tool call."""
+        fields = set((schema or {}).get("properties", {}))
+        if "actions" in fields:
+            return self._proposal(messages[-1][1])
+        if "correctness" in fields:
+            return json.dumps(APPROVE)
+        if "plan" in fields:
+            return json.dumps({"summary": "scripted", "plan": ["fix what the checks name"]})
+        if "score" in fields:
+            return json.dumps({"reasoning": "faithful", "score": 8})
+        if "instruction" in fields:
+            return self._combined(messages[-1][1])
+        if tools:
+            return self._agent(messages)
+        return self._user(messages)
+
+    def _proposal(self, prompt: str) -> str:
+        records = json.loads(prompt.split(RECORDS_HEADING, 1)[1].split("\n\n## ", 1)[0])
+        blueprint = self.propose(records)
+        self._remember(blueprint["instruction"], blueprint["actions"], blueprint["outputs"])
+        return json.dumps(blueprint)
+
+    def _combined(self, prompt: str) -> str:
+        parts = prompt.split("## Instructions to merge\n", 1)[1].split("\n\n## Combined actions\n")
+        instructions = [re.sub(r"^\d+\.\s*", "", ln) for ln in parts[0].splitlines() if ln]
+        actions_text, rest = parts[1].split("\n\n## Facts the agent must tell\n", 1)
+        instruction = " Then: ".join(instructions)
+        try:
+            outputs = list(ast.literal_eval(rest.split("\n\n## Persona", 1)[0]))
+        except (ValueError, SyntaxError):
+            outputs = []
+        self._remember(instruction, json.loads(actions_text), outputs)
+        return json.dumps({"instruction": instruction})
+
+    def _remember(self, instruction: str, actions: list, outputs: list) -> None:
+        with self._lock:
+            self._plans[instruction.strip()] = {"actions": actions, "outputs": outputs}
+
+    def _user(self, messages: list[tuple[str, str]]) -> str:
+        system = messages[0][1]
+        instruction = system.split("(private - do not paste it):\n", 1)[-1].split("\n", 1)[0]
+        agent_turns = [text for role, text in messages[1:] if role == "user"]
+        if any(DONE in t for t in agent_turns[1:]):
+            return STOP
+        return instruction if len(agent_turns) <= 1 else "Yes, please go ahead."
+
+    def _agent(self, messages: list[tuple[str, str]]) -> str | dict[str, Any]:
+        said = [text for role, text in messages if role == "user"]
+        with self._lock:
+            plan = self._plans.get(said[0].strip()) if said else None
+        if plan is None:
+            return "I am sorry, I cannot help with that."
+        done = sum(role == "tool" for role, _ in messages)
+        if done < len(plan["actions"]):
+            return plan["actions"][done]
+        return " ".join([DONE, *map(str, plan["outputs"])])
+
+    # -- adapters --------------------------------------------------------------------------
+
+    def chat_responder(self) -> Callable[..., Any]:
+        """For ScriptedChatModel(responder=...): sees LangChain messages and call kwargs."""
+
+        def respond(messages: list[BaseMessage], kwargs: dict[str, Any] | None = None):
+            kwargs = kwargs or {}
+            out = self.reply(
+                [(_role(m), str(m.content)) for m in messages],
+                _schema_of(kwargs.get("response_format")),
+                bool(kwargs.get("tools")),
+            )
+            if isinstance(out, dict):
+                return AIMessage(
+                    content="",
+                    tool_calls=[{"name": out["name"], "args": out["arguments"], "id": _call_id()}],
+                )
+            return out
+
+        return respond
+
+    def fake_server_responder(self):
+        """For FakeOpenAIServer(responder=...): sees the raw request body."""
+        from apigen_mt.fake_openai import Reply
+
+        def respond(body: dict[str, Any]):
+            messages = [(m["role"], m.get("content") or "") for m in body.get("messages", [])]
+            out = self.reply(
+                messages, _schema_of(body.get("response_format")), bool(body.get("tools"))
+            )
+            if isinstance(out, dict):
+                return Reply(content="", tool_calls=[out])
+            return Reply(content=out)
+
+        return respond
+
+    def chat_models(self, delay: float = 0.0):
+        """PipelineModels whose every role is this oracle (one model object per role)."""
+        from apigen_mt.graphs.pipeline import PipelineModels
+        from apigen_mt.testing import ScriptedChatModel
+
+        def model() -> ScriptedChatModel:
+            return ScriptedChatModel(responder=self.chat_responder(), delay=delay)
+
+        return PipelineModels(
+            proposer=model(),
+            reviewers=[model()],
+            feedback=model(),
+            recombiner=model(),
+            human=model(),
+            human_judge=model(),
+            assistant=model(),
+        )
+
+
+_ids = iter(range(10**12))
+
+
+def _call_id() -> str:
+    return f"call_oracle_{next(_ids)}"
+
+
+def _role(m: BaseMessage) -> str:
+    if isinstance(m, SystemMessage):
+        return "system"
+    if isinstance(m, HumanMessage):
+        return "user"
+    if isinstance(m, LCToolMessage):
+        return "tool"
+    return "assistant"
+
+
+def _schema_of(response_format: Any) -> dict | None:
+    if not isinstance(response_format, dict):
+        return None
+    if "json_schema" in response_format:
+        return response_format["json_schema"].get("schema")
+    return response_format.get("schema")

@@ -1,0 +1,285 @@
+"""The whole method as one state machine over a run:
+
+    start -> blueprint_attempts -> recombinations -> dialogues -> finish
+                     ^                                   |
+                     +------ until --target is met ------+
+
+Each node runs its units of work (graphs/units.py) concurrently: phase-1 attempts, reverse
+recombinations of accepted blueprints, and `trials` phase-2 dialogues per accepted
+blueprint. One `CallLimit` caps the LLM calls in flight across all of them. Every record
+lands in the run store; a rerun with the same run id resumes where the last one stopped.
+
+Build with `build_pipeline_graph()`; run with `run_pipeline(ctx)`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from langchain_core.callbacks import BaseCallbackManager
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from apigen_mt.agents import CallLimit, limited_calls
+from apigen_mt.environments import Environment
+from apigen_mt.store import RunStore
+from apigen_mt.usage import UsageRecorder
+
+from .blueprint import build_blueprint_graph, run_blueprint_attempt
+from .context import BlueprintContext, DialogueContext
+from .dialogue import build_dialogue_graph, run_dialogue
+from .personas import PERSONAS
+from .pipeline_config import PipelineConfig
+from .recombine import build_recombine_graph, choose_parents, run_recombination
+from .sampling import SampledContext
+from .units import Progress, UnitRunner
+
+
+@dataclass
+class PipelineModels:
+    """The chat model of each role (any BaseChatModel: ChatOpenAI, scripted, …)."""
+
+    proposer: BaseChatModel
+    reviewers: list[BaseChatModel]
+    feedback: BaseChatModel
+    human: BaseChatModel
+    assistant: BaseChatModel
+    recombiner: BaseChatModel | None = None
+    human_judge: BaseChatModel | None = None
+
+
+@dataclass
+class PipelineContext:
+    env: Environment
+    store: RunStore
+    models: PipelineModels
+    config: PipelineConfig
+    run_id: str
+    progress: Progress | None = None
+    limit: CallLimit = field(init=False)
+    runner: UnitRunner = field(init=False)
+    phase1: BlueprintContext = field(init=False)
+    phase2: DialogueContext = field(init=False)
+    graphs: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        c, m = self.config, self.models
+        self.limit = CallLimit(c.concurrency)
+        # Twice as many units as LLM slots keeps the slots busy while units run tools.
+        self.runner = UnitRunner(self.store, self.run_id, 2 * c.concurrency, self.progress)
+        self.phase1 = BlueprintContext(
+            env=self.env,
+            store=self.store,
+            proposer=m.proposer,
+            reviewers=m.reviewers,
+            feedback=m.feedback,
+            recombiner=m.recombiner,
+            committee_size=c.committee_size,
+            threshold=c.threshold,
+            max_rounds=c.max_rounds,
+            run_id=self.run_id,
+            seed=c.seed,
+        )
+        self.phase2 = DialogueContext(
+            env=self.env,
+            store=self.store,
+            human=m.human,
+            assistant=m.assistant,
+            judge=m.human_judge,
+            best_of_n=c.best_of_n,
+            max_steps=c.max_steps,
+        )
+        self.graphs = {
+            "blueprint": build_blueprint_graph(),
+            "recombine": build_recombine_graph(),
+            "dialogue": build_dialogue_graph(),
+        }
+
+
+class PipelineState(TypedDict, total=False):
+    run_id: str
+    attempts: int  # phase-1 attempts scheduled so far
+    recombined: int  # recombination slots scheduled so far
+    batch_start: int  # first attempt of the current batch
+    status: str
+
+
+Ctx = Runtime[PipelineContext]
+
+
+def _child(config: RunnableConfig, name: str, key: str) -> dict[str, Any]:
+    """Config for a unit's graph: nested under this node in traces, tagged with the unit."""
+    return {
+        "callbacks": config.get("callbacks"),
+        "run_name": name,
+        "metadata": {"apigen_unit": key},
+    }
+
+
+async def start(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    ctx = runtime.context
+    # A resumed run's proposer sees the examples the earlier process accepted.
+    for b in ctx.store.blueprints(ctx.run_id, status="accepted"):
+        if b["kind"] == "proposed":
+            ctx.phase1.examples.add(json.dumps(b["data"]))
+    return {"attempts": 0, "recombined": 0, "batch_start": 0, "status": "running"}
+
+
+async def blueprint_attempts(state: PipelineState, runtime: Ctx, config: RunnableConfig):
+    ctx, first = runtime.context, state["attempts"]
+    last = min(first + ctx.config.n, ctx.config.attempt_budget)
+    graph = ctx.graphs["blueprint"]
+
+    def attempt(i: int):
+        async def work() -> bool:
+            key = f"attempt:{i}"
+            final = await run_blueprint_attempt(
+                ctx.phase1, i, graph, _child(config, "blueprint", key)
+            )
+            return final.get("status") == "accepted"
+
+        return work
+
+    await ctx.runner.run("blueprints", [(f"attempt:{i}", attempt(i)) for i in range(first, last)])
+    return {"attempts": last, "batch_start": first}
+
+
+async def recombinations(state: PipelineState, runtime: Ctx, config: RunnableConfig):
+    ctx, c = runtime.context, runtime.context.config
+    accepted = _accepted(ctx.store, ctx.run_id, kind="proposed")
+    in_batch = [b for b in accepted if state["batch_start"] <= b["attempt"] < state["attempts"]]
+    slots = round(c.recombine_rate * len(in_batch))
+    first = state["recombined"]
+
+    def recombination(j: int):
+        async def work() -> bool:
+            parents = choose_parents(accepted, random.Random(f"{c.seed}:recombine:{j}"))
+            if parents is None:  # no user has two accepted blueprints (yet)
+                return False
+            final = await run_recombination(
+                ctx.phase1,
+                parents,
+                ctx.graphs["recombine"],
+                slot=j,
+                config=_child(config, "recombine", f"recombine:{j}"),
+            )
+            return final.get("status") == "accepted"
+
+        return work
+
+    units = [(f"recombine:{j}", recombination(j)) for j in range(first, first + slots)]
+    await ctx.runner.run("recombinations", units)
+    return {"recombined": first + slots}
+
+
+async def dialogues(state: PipelineState, runtime: Ctx, config: RunnableConfig):
+    ctx = runtime.context
+    units = []
+    for b in _accepted(ctx.store, ctx.run_id):
+        task_id = _task_for(ctx, b)
+        for trial in range(ctx.config.trials):
+            units.append((f"dialogue:{task_id}:{trial}", _dialogue(ctx, task_id, trial, config)))
+    await ctx.runner.run("dialogues", units)
+    return {}
+
+
+def _dialogue(ctx: PipelineContext, task_id: str, trial: int, config: RunnableConfig):
+    async def work() -> bool:
+        key = f"dialogue:{task_id}:{trial}"
+        final = await run_dialogue(
+            ctx.phase2, task_id, trial, ctx.graphs["dialogue"], _child(config, "dialogue", key)
+        )
+        return bool(final.get("accepted"))
+
+    return work
+
+
+def _task_for(ctx: PipelineContext, blueprint: dict[str, Any]) -> str:
+    """The phase-2 task of an accepted blueprint (idempotent: same id on every rerun)."""
+    data = blueprint["data"]
+    sampled = ctx.store.context_of_attempt(
+        ctx.run_id,
+        blueprint["attempt"]
+        if blueprint["kind"] == "proposed"
+        else ctx.store.blueprint(blueprint["parents"][0])["attempt"],
+    )
+    persona = SampledContext.model_validate(sampled).persona if sampled else PERSONAS[0]
+    return ctx.store.save_task(
+        {
+            "user_id": data["user_id"],
+            "instruction": data["instruction"],
+            "persona": persona,
+            "actions": data["actions"],
+            "outputs": data["outputs"],
+        },
+        blueprint["id"],
+        run_id=ctx.run_id,
+        id=f"t-{blueprint['id']}",
+    )
+
+
+def _accepted(store: RunStore, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """Accepted blueprints in a seed-determined order (not insertion order, which depends
+    on timing and on what a resume redid)."""
+    rows = [b for b in store.blueprints(run_id, status="accepted") if kind in (None, b["kind"])]
+    return sorted(rows, key=lambda b: (b["attempt"] < 0, abs(b["attempt"]), b["round"]))
+
+
+def _after_dialogues(state: PipelineState, runtime: Ctx) -> str:
+    ctx, c = runtime.context, runtime.context.config
+    if c.target is None or state["attempts"] >= c.attempt_budget:
+        return "finish"
+    unique = sum(
+        t["accepted"] and not t["duplicate"] for t in ctx.store.run_trajectories(ctx.run_id)
+    )
+    return "finish" if unique >= c.target else "blueprint_attempts"
+
+
+async def finish(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
+    runtime.context.store.set_run_status(runtime.context.run_id, "finished")
+    return {"status": "finished"}
+
+
+def build_pipeline_graph():
+    g = StateGraph(PipelineState, context_schema=PipelineContext)
+    for node in (start, blueprint_attempts, recombinations, dialogues, finish):
+        g.add_node(node.__name__, node)
+    g.add_edge(START, "start")
+    g.add_edge("start", "blueprint_attempts")
+    g.add_edge("blueprint_attempts", "recombinations")
+    g.add_edge("recombinations", "dialogues")
+    g.add_conditional_edges("dialogues", _after_dialogues, ["blueprint_attempts", "finish"])
+    g.add_edge("finish", END)
+    return g.compile(name="pipeline")
+
+
+async def run_pipeline(ctx: PipelineContext, config: RunnableConfig | None = None):
+    """Run (or resume) `ctx.run_id` to the end; returns the final pipeline state."""
+    config = dict(config or {})
+    recorder = UsageRecorder(
+        lambda role, stage, model, p, c: ctx.store.add_usage(ctx.run_id, role, stage, model, p, c)
+    )
+    callbacks = config.get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        callbacks = callbacks.copy()
+        callbacks.add_handler(recorder, inherit=True)
+        config["callbacks"] = callbacks
+    else:
+        config["callbacks"] = [*(callbacks or []), recorder]
+    batches = ctx.config.attempt_budget // ctx.config.n + 1
+    config.setdefault("recursion_limit", 10 + 4 * batches)
+    config.setdefault("run_name", "pipeline")
+    config.setdefault("metadata", {})["apigen_run_id"] = ctx.run_id
+    with limited_calls(ctx.limit):
+        try:
+            return await build_pipeline_graph().ainvoke(
+                {"run_id": ctx.run_id}, context=ctx, config=config
+            )
+        except BaseException:
+            ctx.store.set_run_status(ctx.run_id, "interrupted")
+            raise
