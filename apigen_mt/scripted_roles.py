@@ -24,6 +24,7 @@ from apigen_mt.agents import STOP
 
 DONE = "All done."
 RECORDS_HEADING = "## The user and their records\n"
+MERGE_HEADING = "## Instructions to merge\n"
 Proposal = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -76,7 +77,7 @@ class OracleRoles:
         """A text reply, or {"name", "arguments"} for a tool call."""
         fields = set((schema or {}).get("properties", {}))
         if "actions" in fields:
-            return self._proposal(messages[-1][1])
+            return self._proposal(_containing(messages, RECORDS_HEADING))
         if "correctness" in fields:
             return json.dumps(APPROVE)
         if "plan" in fields:
@@ -84,7 +85,7 @@ class OracleRoles:
         if "score" in fields:
             return json.dumps({"reasoning": "faithful", "score": 8})
         if "instruction" in fields:
-            return self._combined(messages[-1][1])
+            return self._combined(_containing(messages, MERGE_HEADING))
         if tools:
             return self._agent(messages)
         return self._user(messages)
@@ -96,7 +97,7 @@ class OracleRoles:
         return json.dumps(blueprint)
 
     def _combined(self, prompt: str) -> str:
-        parts = prompt.split("## Instructions to merge\n", 1)[1].split("\n\n## Combined actions\n")
+        parts = prompt.split(MERGE_HEADING, 1)[1].split("\n\n## Combined actions\n")
         instructions = [re.sub(r"^\d+\.\s*", "", ln) for ln in parts[0].splitlines() if ln]
         actions_text, rest = parts[1].split("\n\n## Facts the agent must tell\n", 1)
         instruction = " Then: ".join(instructions)
@@ -105,7 +106,7 @@ class OracleRoles:
         except (ValueError, SyntaxError):
             outputs = []
         self._remember(instruction, json.loads(actions_text), outputs)
-        return json.dumps({"instruction": instruction})
+        return json.dumps({"reasoning": "scripted", "instruction": instruction})
 
     def _remember(self, instruction: str, actions: list, outputs: list) -> None:
         with self._lock:
@@ -190,6 +191,11 @@ _ids = iter(range(10**12))
 
 def _call_id() -> str:
     return f"call_oracle_{next(_ids)}"
+
+
+def _containing(messages: list[tuple[str, str]], heading: str) -> str:
+    """The prompt message (a retry appends the role's complaint after it)."""
+    return next(text for _, text in reversed(messages) if heading in text)
 
 
 def _role(m: BaseMessage) -> str:
