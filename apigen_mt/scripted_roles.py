@@ -108,6 +108,10 @@ class OracleRoles:
         self._remember(instruction, json.loads(actions_text), outputs)
         return json.dumps({"reasoning": "scripted", "instruction": instruction})
 
+    def expect(self, instruction: str, actions: list, outputs: list) -> None:
+        """Teach the agent a task it did not see proposed (dialogues run on their own)."""
+        self._remember(instruction, actions, outputs)
+
     def _remember(self, instruction: str, actions: list, outputs: list) -> None:
         with self._lock:
             self._plans[instruction.strip()] = {"actions": actions, "outputs": outputs}

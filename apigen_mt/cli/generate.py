@@ -94,7 +94,19 @@ def generate(
         raise typer.BadParameter(str(exc), param_hint="--resume") from None
     console.print(f"{'Resuming' if resumed else 'Starting'} run [bold]{run_id}[/] in {out}")
     # SIGTERM ends the run like Ctrl-C: the run is marked interrupted and can be resumed.
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _run(console, settings, store, config, run_id)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    report = run_report(store, run_id, price_table)
+    print_report(report, console)
+    console.print(f"Run id: [bold]{run_id}[/]  (apigen-mt export {run_id} --out {out})")
+    if as_json:
+        print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel}))
+
+
+def _run(console: Console, settings, store, config: PipelineConfig, run_id: str) -> None:
     with resolved_endpoint(settings, say=console.print) as ready:
         env = environment_for(config)
         models = pipeline_models(ready, config.committee_size)
@@ -112,11 +124,6 @@ def generate(
             except KeyboardInterrupt:
                 console.print(f"Interrupted. Resume with: apigen-mt generate ... --resume {run_id}")
                 raise typer.Exit(130) from None
-    report = run_report(store, run_id, price_table)
-    print_report(report, console)
-    console.print(f"Run id: [bold]{run_id}[/]  (apigen-mt export {run_id} --out {out})")
-    if as_json:
-        print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel}))
 
 
 class _progress:

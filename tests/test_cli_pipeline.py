@@ -1,0 +1,138 @@
+"""`apigen-mt generate | runs | report | export` through the real ChatOpenAI path, against a
+loopback endpoint that plays every role."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from loopback import oracle_endpoint
+from typer.testing import CliRunner
+
+from apigen_mt.cli import app
+from apigen_mt.runs import store_at
+
+pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
+
+
+@pytest.fixture()
+def env_vars(monkeypatch, cache_dir):
+    monkeypatch.setenv("APIGEN_MT_CACHE_DIR", str(cache_dir))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "APIGEN_MT_PRICES"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def cli(*args: str):
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result
+
+
+@pytest.fixture()
+def finished_run(env_vars, tmp_path):
+    with oracle_endpoint(env_vars):
+        result = cli("generate", "--domain", "retail", "--n", "6", "--out", str(tmp_path),
+                     "--best-of-n", "1", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return tmp_path, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_generate_prints_the_run_id_and_funnel_as_its_last_json_line(finished_run):
+    out, last = finished_run
+    assert last["run_id"] and last["funnel"]["attempts"] == 6
+    assert (
+        last["funnel"]["trajectories_unique"]
+        == last["funnel"]["accepted_blueprints"] + (last["funnel"]["recombined_accepted"])
+    )
+    store = store_at(out)
+    [run] = store.runs()
+    assert run["status"] == "finished" and run["config"]["n"] == 6 and run["code_version"]
+
+
+def test_report_json_holds_stage_counts_and_tokens(finished_run):
+    out, last = finished_run
+    result = cli("report", last["run_id"], "--out", str(out), "--json")
+    report = json.loads(result.stdout)
+    assert report["funnel"] == last["funnel"]
+    assert report["total"]["calls"] > 0 and report["total"]["prompt_tokens"] > 0
+    assert report["tokens_by_stage"]["dialogue"]["cost"] == 0  # fake-model is priced at 0
+
+
+def test_report_prices_come_from_a_table(finished_run, tmp_path):
+    out, last = finished_run
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"fake-model": {"prompt": 1.0, "completion": 2.0}}))
+    report = json.loads(
+        cli("report", last["run_id"], "--out", str(out), "--json", "--prices", str(prices)).stdout
+    )
+    total = report["total"]
+    expected = (total["prompt_tokens"] * 1.0 + total["completion_tokens"] * 2.0) / 1e6
+    assert report["total"]["cost"] == pytest.approx(expected)
+    assert report["cost_per_trajectory"] == pytest.approx(
+        expected / report["funnel"]["trajectories_unique"]
+    )
+    prices.write_text("{not json")
+    bad = cli("report", last["run_id"], "--out", str(out), "--prices", str(prices))
+    assert bad.exit_code == 2 and "price table" in bad.output
+
+
+def test_runs_list_and_show(finished_run):
+    out, last = finished_run
+    listed = json.loads(cli("runs", "list", "--out", str(out), "--json").stdout)
+    assert [r["run_id"] for r in listed] == [last["run_id"]]
+    shown = cli("runs", "show", last["run_id"], "--out", str(out))
+    assert shown.exit_code == 0 and "attempt done" in shown.stdout
+
+
+def test_export_writes_every_format(finished_run):
+    out, last = finished_run
+    for fmt in ("sharegpt", "openai", "hf"):
+        result = cli("export", last["run_id"], "--out", str(out), "--format", fmt)
+        assert result.exit_code == 0, result.output
+    exports = out / "exports"
+    rows = json.loads((exports / f"{last['run_id']}.sharegpt.json").read_text())
+    assert len(rows) == last["funnel"]["trajectories_unique"]
+    lines = (exports / f"{last['run_id']}.openai.jsonl").read_text().splitlines()
+    assert len(lines) == len(rows)
+    assert (exports / f"{last['run_id']}-hf" / "README.md").is_file()
+
+
+def test_a_second_generate_resumes_an_unfinished_run_instead_of_starting_over(env_vars, tmp_path):
+    store = store_at(tmp_path)
+    with oracle_endpoint(env_vars):
+        first = cli("generate", "--domain", "retail", "--n", "3", "--out", str(tmp_path),
+                    "--best-of-n", "1", "--json")  # fmt: skip
+        run_id = json.loads(first.stdout.splitlines()[-1])["run_id"]
+        store.set_run_status(run_id, "interrupted")  # as if it had been killed
+        again = cli("generate", "--domain", "retail", "--n", "3", "--out", str(tmp_path),
+                    "--best-of-n", "1", "--json")  # fmt: skip
+        assert "Resuming" in again.stderr
+        assert json.loads(again.stdout.splitlines()[-1])["run_id"] == run_id
+        fresh = cli("generate", "--domain", "retail", "--n", "3", "--out", str(tmp_path),
+                    "--best-of-n", "1", "--json", "--new")  # fmt: skip
+        assert json.loads(fresh.stdout.splitlines()[-1])["run_id"] != run_id
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--domain", "nowhere", "--n", "2"], "nowhere"),
+        (["--domain", "retail", "--n", "0"], "n: Input should be greater than or equal to 1"),
+        (["--domain", "retail", "--n", "2", "--max-attempts", "5"], "give --target too"),
+        (["--domain", "retail", "--n", "2", "--recombine-rate", "3"], "recombine_rate"),
+        (["--domain", "retail", "--n", "2", "--resume", "nope"], "no run 'nope'"),
+    ],
+)
+def test_bad_generate_arguments_are_clear_errors(env_vars, tmp_path, args, message):
+    result = cli("generate", *args, "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+
+
+def test_commands_on_a_missing_store_or_run_are_clear_errors(finished_run, tmp_path):
+    out, _ = finished_run
+    assert "no run store" in cli("runs", "list", "--out", str(tmp_path / "none")).output
+    missing = cli("report", "nope", "--out", str(out))
+    assert missing.exit_code == 2 and "no run 'nope'" in " ".join(missing.output.split())
+    bad = cli("export", "nope", "--out", str(out), "--format", "csv")
+    assert bad.exit_code == 2 and "sharegpt" in bad.output
