@@ -11,6 +11,7 @@ from apigen_mt.environments import Environment
 def diagrams(env: Environment | None = None) -> str:
     from .blueprint import build_blueprint_graph
     from .dialogue import build_dialogue_graph
+    from .pipeline import build_pipeline_graph
     from .recombine import build_recombine_graph
     from .sampling import api_graph_of
 
@@ -42,6 +43,16 @@ def diagrams(env: Environment | None = None) -> str:
         "```mermaid",
         build_dialogue_graph().get_graph().draw_mermaid().strip(),
         "```",
+        "",
+        "## The pipeline over a run (`graphs/pipeline.py`)",
+        "",
+        "```mermaid",
+        build_pipeline_graph().get_graph().draw_mermaid().strip(),
+        "```",
+        "",
+        "Each node runs its units of work concurrently (one phase-1 graph per attempt, one",
+        "recombine graph per slot, one dialogue graph per trial), under one shared LLM call",
+        "limit; with `--target`, `dialogues` loops back for another batch of attempts.",
         "",
         "## Retail API dependency graph (`tools/api_graph.py`)",
         "",
