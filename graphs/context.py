@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 
+from apigen_mt.agents import Assistant, make_assistant
 from apigen_mt.environments import Environment
 from apigen_mt.tools.api_graph import ApiGraph
 
@@ -76,3 +78,9 @@ class DialogueContext:
     def __post_init__(self) -> None:
         if self.best_of_n < 1 or self.max_steps < 2:
             raise ValueError("best_of_n must be >= 1 and max_steps >= 2")
+
+    @cached_property
+    def agent(self) -> Assistant:
+        """The assistant role with the domain's policy and tools bound (built once)."""
+        domain = self.env.domain
+        return make_assistant(self.assistant, domain.policy, domain.tools.openai_schemas())

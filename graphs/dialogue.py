@@ -21,8 +21,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
-from apigen_mt.agents import RoleFailure, is_stop, make_assistant
-from apigen_mt.tools.langchain_tools import langchain_tools
+from apigen_mt.agents import RoleFailure, is_stop
+from apigen_mt.tools.langchain_tools import langchain_tools, using_executor
 
 from .context import DialogueContext
 from .human_turn import human_turn
@@ -60,9 +60,7 @@ async def assistant(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     if state["steps"] >= ctx.max_steps:
         return {"ended_by": "turn_limit"}
-    domain = ctx.env.domain
-    agent = make_assistant(ctx.assistant, domain.policy, domain.tools.openai_schemas())
-    reply = await agent.ainvoke(ctx.store.transcript(state["episode_id"]))
+    reply = await ctx.agent.ainvoke(ctx.store.transcript(state["episode_id"]))
     if isinstance(reply, RoleFailure):
         return {"ended_by": "assistant_failure", "reason": str(reply)}
     ctx.store.append_turns(state["episode_id"], [reply])
@@ -73,8 +71,9 @@ async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> d
     ctx = runtime.context
     request = ctx.store.transcript(state["episode_id"])[-1]
     sandbox = ctx.sandboxes[state["sandbox_id"]]
-    node = ToolNode(langchain_tools(sandbox.executor), handle_tool_errors=True)
-    result = await node.ainvoke({"messages": [request]}, config)
+    node = ToolNode(langchain_tools(ctx.env.domain.tools), handle_tool_errors=True)
+    with using_executor(sandbox.executor):
+        result = await node.ainvoke({"messages": [request]}, config)
     ctx.store.append_turns(state["episode_id"], result["messages"])
     update: dict[str, Any] = {"steps": state["steps"] + 1}
     if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):

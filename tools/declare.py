@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,8 +29,9 @@ class Tool:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """JSON schema of the arguments, in OpenAI function-calling shape (no titles)."""
-        return _strip_titles(self.arguments_model.model_json_schema())
+        """JSON schema of the arguments, in OpenAI function-calling shape (no titles).
+        A fresh copy each time: generating it is slow, so the text is cached."""
+        return json.loads(_schema_text(self.arguments_model))
 
     def openai_schema(self) -> dict[str, Any]:
         return {
@@ -120,6 +123,11 @@ class ToolSet:
 
     def openai_schemas(self) -> list[dict[str, Any]]:
         return [t.openai_schema() for t in self]
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_text(model: type[BaseModel]) -> str:
+    return json.dumps(_strip_titles(model.model_json_schema()))
 
 
 def _strip_titles(schema: Any) -> Any:
