@@ -27,6 +27,7 @@ from apigen_mt.settings import load_settings
 from .report_view import print_report
 
 DEFAULT_OUT = Path("apigen-runs")
+EMBEDDED_CONCURRENCY = 2
 LABELS = {
     "blueprints": "phase 1: blueprint attempts",
     "recombinations": "phase 1: recombinations",
@@ -108,6 +109,11 @@ def generate(
 
 def _run(console: Console, settings, store, config: PipelineConfig, run_id: str) -> None:
     with resolved_endpoint(settings, say=console.print) as ready:
+        if settings.embedded and config.concurrency > EMBEDDED_CONCURRENCY:
+            # Each embedded server answers one request at a time; a deep queue only makes
+            # calls wait past their timeout.
+            console.print(f"Embedded model: concurrency {EMBEDDED_CONCURRENCY}.")
+            config = config.model_copy(update={"concurrency": EMBEDDED_CONCURRENCY})
         env = environment_for(config)
         models = pipeline_models(ready, config.committee_size)
         with _progress(console) as progress:
