@@ -58,4 +58,8 @@ def print_report(report: RunReport, console: Console) -> None:
             _money(line.cost),
         )
     console.print(tokens)
-    console.print(f"Cost per unique accepted trajectory: {_money(report.cost_per_trajectory)}")
+    if report.funnel.get("trajectories_unique"):
+        per = _money(report.cost_per_trajectory)
+    else:
+        per = "n/a (no accepted trajectory)"
+    console.print(f"Cost per unique accepted trajectory: {per}")
