@@ -147,5 +147,6 @@ def _passed(blueprints: list[dict], stage: str) -> int:
 def _reason_kind(reason: str) -> str:
     """A reason without its particulars: 'round 2: execution: Error: …' -> 'execution: Error'."""
     text = reason.split(": ", 1)[1] if reason.startswith("round ") else reason
+    text = text.strip().splitlines()[0].rstrip(":") if text.strip() else ""
     head = ": ".join(text.split(": ")[:2])
     return head[:80] or "(no reason)"
