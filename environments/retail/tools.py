@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from sqlite_utils import Database
 
+from apigen_mt.environments.common_tools import calculate, think, transfer_to_human_agents
 from apigen_mt.tools import ToolError, tool
 
-from .calculator import evaluate
 from .records import load_orders, load_products, load_users
 from .schema import SCHEMA
 
@@ -96,21 +96,6 @@ def _price_difference(db: Database, order: dict, item_ids: list[str], new_item_i
             raise ToolError(f"new item {new_item_id} not found or available")
         diff_price += variants[new_item_id]["price"] - item["price"]
     return diff_price, products
-
-
-@tool()
-def calculate(
-    db: Database,
-    expression: Annotated[
-        str,
-        Field(
-            description="An arithmetic expression such as '2 + 2': numbers, + - * /, parentheses "
-            "and spaces."
-        ),
-    ],
-) -> str:
-    """Calculate the result of an arithmetic expression, rounded to 2 decimals."""
-    return evaluate(expression)
 
 
 @tool(writes=True)
@@ -438,26 +423,6 @@ def return_delivered_order_items(
         return_payment_method_id=payment_method_id,
     )
     return order
-
-
-@tool()
-def think(
-    db: Database, thought: Annotated[str, Field(description="A thought to think about.")]
-) -> str:
-    """Think something through; changes nothing and fetches nothing, only logs the thought."""
-    return ""
-
-
-@tool()
-def transfer_to_human_agents(
-    db: Database, summary: Annotated[str, Field(description="A summary of the user's issue.")]
-) -> str:
-    """Transfer the user to a human agent with a summary of the issue.
-
-    Only when the user explicitly asks for a human, or the issue cannot be solved with the
-    available tools.
-    """
-    return "Transfer successful"
 
 
 TOOLS = [
