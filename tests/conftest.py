@@ -53,3 +53,22 @@ def retail_expected(taubench_retail_dir) -> list[dict]:
 @pytest.fixture(scope="session")
 def taubench_retail_env(taubench_retail_dir, cache_dir) -> Environment:
     return Environment.from_taubench("retail", taubench_retail_dir, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def taubench_airline_dir() -> Path:
+    path = taubench_dir() / "airline"
+    if not (path / "tasks_test.json").is_file():
+        pytest.skip(f"τ-bench airline data not found at {path} (set ${TAUBENCH_ENV})")
+    return path
+
+
+@pytest.fixture(scope="session")
+def taubench_airline_env(taubench_airline_dir, cache_dir) -> Environment:
+    return Environment.from_taubench("airline", taubench_airline_dir, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def airline_env(cache_dir) -> Environment:
+    """The generated airline database (seed 0): no external data needed."""
+    return Environment.generated("airline", seed=0, cache_dir=cache_dir)

@@ -214,8 +214,8 @@ def _reservations(rng: random.Random, users: dict, flights: dict) -> dict[str, d
         total += 30 * len(passengers) * (insurance == "yes")
         cards = [p for p, m in user["payment_methods"].items() if m["source"] != "certificate"]
         payer = cards[0] if cards else next(iter(user["payment_methods"]))
-        created_day = min(DATES.index(date), DATES.index(TODAY)) - rng.randrange(0, 5)
-        created = f"{DATES[max(created_day, 0)]}T{rng.randrange(24):02}:{rng.randrange(60):02}:00"
+        created_day = rng.randrange(0, min(DATES.index(date), DATES.index(TODAY)) + 1)
+        created = f"{DATES[created_day]}T{rng.randrange(24):02}:{rng.randrange(60):02}:00"
         bags = rng.randrange(0, 2 * len(passengers) + 1)
         reservations[rid] = {
             "reservation_id": rid,

@@ -97,9 +97,10 @@ def cancel_only_unflown(ctx: RuleContext) -> str | None:
 
 @RULES.rule("basic_economy_flights_fixed", tools=("update_reservation_flights",))
 def basic_economy_flights_fixed(ctx: RuleContext) -> str | None:
-    """Basic economy flights cannot be changed (only the cabin can)."""
+    """Basic economy flights cannot be changed (the cabin can: upgrading in the same call
+    makes the new flights a change of an economy or business ticket)."""
     r = _reservation(ctx)
-    if r is None or r["cabin"] != "basic_economy":
+    if r is None or r["cabin"] != "basic_economy" or ctx.args["cabin"] != "basic_economy":
         return None
     old = [(f["flight_number"], f["date"]) for f in r["flights"]]
     new = [(f["flight_number"], f["date"]) for f in ctx.args["flights"]]
