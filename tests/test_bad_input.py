@@ -1,8 +1,8 @@
 """Hostile and malformed tool calls: always an observation, never a crash, never a leak.
 
-Every retail tool is called with schema-shaped arguments full of SQL-injection strings and
-real ids, and with arbitrary junk. A refused call changes nothing; a read changes nothing;
-the master database never changes.
+Every tool of every built-in domain is called with schema-shaped arguments full of
+SQL-injection strings and real ids, and with arbitrary junk. A refused call changes
+nothing; a read changes nothing; the master database never changes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apigen_mt.environments import get_domain, state_hash
+from apigen_mt.environments import Environment, get_domain, state_hash
 
 INJECTIONS = [
     "'; DROP TABLE orders; --",
@@ -24,16 +24,17 @@ INJECTIONS = [
     "",
     "9**9**9**9",
 ]
+DOMAINS = ["retail", "airline"]
 TOOLS = get_domain("retail").tools
 
 
 def _real_ids(env) -> list[str]:
-    q = env.master.execute
-    ids = [r[0] for r in q("SELECT order_id FROM orders ORDER BY rowid LIMIT 5")]
-    ids += [r[0] for r in q("SELECT user_id FROM users ORDER BY rowid LIMIT 3")]
-    ids += [r[0] for r in q("SELECT payment_method_id FROM payment_methods LIMIT 5")]
-    ids += [r[0] for r in q("SELECT item_id FROM order_items LIMIT 5")]
-    ids += [r[0] for r in q("SELECT product_id FROM products LIMIT 3")]
+    """A few real key values from every table (ids an attacker would try)."""
+    ids: list[str] = []
+    for table in env.domain.schema.tables:
+        for column in table.pk:
+            rows = env.master.execute(f'SELECT "{column}" FROM "{table.name}" LIMIT 3')
+            ids += [str(r[0]) for r in rows]
     return ids
 
 
@@ -41,13 +42,21 @@ def _value_for(spec: dict, strings: st.SearchStrategy) -> st.SearchStrategy:
     if "enum" in spec:
         return st.one_of(st.sampled_from(spec["enum"]), strings)
     if spec.get("type") == "array":
-        return st.lists(strings, max_size=4)
+        items = spec.get("items", {})
+        inner = _object_of(items, strings) if "properties" in items else strings
+        return st.lists(inner, max_size=4)
+    if spec.get("type") == "integer" or "anyOf" in spec:
+        return st.integers(-3, 10**6) | st.floats(allow_nan=True) | strings
     return strings
 
 
-def _shaped_arguments(tool, strings) -> st.SearchStrategy:
-    props = tool.parameters.get("properties", {})
+def _object_of(spec: dict, strings: st.SearchStrategy) -> st.SearchStrategy:
+    props = spec.get("properties", {})
     return st.fixed_dictionaries({k: _value_for(v, strings) for k, v in props.items()})
+
+
+def _shaped_arguments(tool, strings) -> st.SearchStrategy:
+    return _object_of(tool.parameters, strings)
 
 
 JUNK = st.recursive(
@@ -60,21 +69,28 @@ JUNK = st.recursive(
 
 
 @pytest.fixture(scope="module")
-def master_hash(retail_env):
-    before = state_hash(retail_env.master, retail_env.domain.schema)
-    yield before
-    assert state_hash(retail_env.master, retail_env.domain.schema) == before
+def environments(cache_dir):
+    envs = {name: Environment.generated(name, seed=0, cache_dir=cache_dir) for name in DOMAINS}
+    before = {n: state_hash(e.master, e.domain.schema) for n, e in envs.items()}
+    yield envs
+    for name, env in envs.items():
+        assert state_hash(env.master, env.domain.schema) == before[name], name
 
 
-@pytest.mark.parametrize("tool", list(TOOLS), ids=lambda t: t.name)
-def test_hostile_arguments_never_crash_or_leak(retail_env, master_hash, tool):
-    strings = st.sampled_from(INJECTIONS + _real_ids(retail_env)) | st.text(max_size=30)
-    tables = retail_env.master.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+@pytest.mark.parametrize(
+    ("domain", "tool"),
+    [(d, t) for d in DOMAINS for t in get_domain(d).tools],
+    ids=lambda v: v if isinstance(v, str) else v.name,
+)
+def test_hostile_arguments_never_crash_or_leak(environments, domain, tool):
+    env = environments[domain]
+    strings = st.sampled_from(INJECTIONS + _real_ids(env)) | st.text(max_size=30)
+    tables = env.master.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(args=_shaped_arguments(tool, strings) | st.dictionaries(st.text(max_size=10), JUNK))
     def check(args):
-        with retail_env.sandbox() as sandbox:
+        with env.sandbox() as sandbox:
             before = sandbox.state_hash()
             entry = sandbox.call(tool.name, args)
             assert isinstance(entry.observation, str)
