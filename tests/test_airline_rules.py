@@ -110,9 +110,15 @@ def test_removing_bags_changing_headcount_and_paying_with_a_certificate(airline_
     user = r["user_id"]
     rid = r["reservation_id"]
     card = _card(airline_env, user) or _card(airline_env, user, "gift_card")
-    fewer = {"name": "update_reservation_baggages", "arguments": {
-        "reservation_id": rid, "total_baggages": r["total_baggages"] - 1,
-        "nonfree_baggages": 0, "payment_id": card}}  # fmt: skip
+    fewer = {
+        "name": "update_reservation_baggages",
+        "arguments": {
+            "reservation_id": rid,
+            "total_baggages": r["total_baggages"] - 1,
+            "nonfree_baggages": 0,
+            "payment_id": card,
+        },
+    }
     assert "bags_only_added" in _rules_broken(airline_env, user, [fewer])
     extra = {"first_name": "A", "last_name": "B", "dob": "2000-01-01"}
     more_people = {
@@ -125,9 +131,15 @@ def test_removing_bags_changing_headcount_and_paying_with_a_certificate(airline_
         "ON p.user_id = r.user_id AND p.source = 'certificate' LIMIT 1"
     ).fetchone()
     cert = _card(airline_env, cert_user[0], "certificate")
-    bags = {"name": "update_reservation_baggages", "arguments": {
-        "reservation_id": cert_user[1], "total_baggages": 9, "nonfree_baggages": 9,
-        "payment_id": cert}}  # fmt: skip
+    bags = {
+        "name": "update_reservation_baggages",
+        "arguments": {
+            "reservation_id": cert_user[1],
+            "total_baggages": 9,
+            "nonfree_baggages": 9,
+            "payment_id": cert,
+        },
+    }
     assert "change_paid_by_card_or_gift_card" in _rules_broken(airline_env, cert_user[0], [bags])
 
 
@@ -147,14 +159,19 @@ def _booking(env, user_id, *, cabin="economy", bags=0, paid_bags=0, payers=None)
     return {
         "name": "book_reservation",
         "arguments": {
-            "user_id": user_id, "origin": info["origin"], "destination": info["destination"],
-            "flight_type": "one_way", "cabin": cabin,
+            "user_id": user_id,
+            "origin": info["origin"],
+            "destination": info["destination"],
+            "flight_type": "one_way",
+            "cabin": cabin,
             "flights": [{"flight_number": flight, "date": date}],
             "passengers": [{"first_name": "A", "last_name": "B", "dob": "1990-01-01"}],
-            "payment_methods": payers, "total_baggages": bags, "nonfree_baggages": paid_bags,
+            "payment_methods": payers,
+            "total_baggages": bags,
+            "nonfree_baggages": paid_bags,
             "insurance": "no",
         },
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture()
@@ -200,8 +217,10 @@ def test_acting_for_another_customer_and_unearned_certificates(airline_env):
     for (user_id,) in airline_env.master.execute(
         "SELECT user_id FROM users WHERE membership = 'regular' ORDER BY rowid"
     ):
-        held = [records.reservation(_db(airline_env), r)
-                for r in records.user(_db(airline_env), user_id)["reservations"]]  # fmt: skip
+        held = [
+            records.reservation(_db(airline_env), r)
+            for r in records.user(_db(airline_env), user_id)["reservations"]
+        ]
         if held and all(r["insurance"] == "no" and r["cabin"] != "business" for r in held):
             gift = {"name": "send_certificate", "arguments": {"user_id": user_id, "amount": 100}}
             assert "certificate_only_when_eligible" in _rules_broken(airline_env, user_id, [gift])

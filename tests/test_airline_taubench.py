@@ -108,8 +108,18 @@ def test_cli_replays_airline_tasks_and_any_action_sequence(
             ]
         )
     )
-    args = ["taubench", "replay", "--domain", "airline", "--data-dir", str(taubench_airline_dir),
-            "--tasks", str(tasks), "--cache-dir", str(cache_dir)]  # fmt: skip
+    args = [
+        "taubench",
+        "replay",
+        "--domain",
+        "airline",
+        "--data-dir",
+        str(taubench_airline_dir),
+        "--tasks",
+        str(tasks),
+        "--cache-dir",
+        str(cache_dir),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     obs = json.loads(result.stdout.splitlines()[0])["observations"]

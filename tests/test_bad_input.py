@@ -24,7 +24,7 @@ INJECTIONS = [
     "",
     "9**9**9**9",
 ]
-DOMAINS = ["retail", "airline"]
+DOMAINS = ["retail", "airline", "banking"]
 TOOLS = get_domain("retail").tools
 
 

@@ -31,8 +31,18 @@ def cli(*args: str):
 @pytest.fixture()
 def finished_run(env_vars, tmp_path):
     with oracle_endpoint(env_vars):
-        result = cli("generate", "--domain", "retail", "--n", "6", "--out", str(tmp_path),
-                     "--best-of-n", "1", "--json")  # fmt: skip
+        result = cli(
+            "generate",
+            "--domain",
+            "retail",
+            "--n",
+            "6",
+            "--out",
+            str(tmp_path),
+            "--best-of-n",
+            "1",
+            "--json",
+        )
     assert result.exit_code == 0, result.output
     return tmp_path, json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -100,16 +110,47 @@ def test_export_writes_every_format(finished_run):
 def test_a_second_generate_resumes_an_unfinished_run_instead_of_starting_over(env_vars, tmp_path):
     store = store_at(tmp_path)
     with oracle_endpoint(env_vars):
-        first = cli("generate", "--domain", "retail", "--n", "3", "--out", str(tmp_path),
-                    "--best-of-n", "1", "--json")  # fmt: skip
+        first = cli(
+            "generate",
+            "--domain",
+            "retail",
+            "--n",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--best-of-n",
+            "1",
+            "--json",
+        )
         run_id = json.loads(first.stdout.splitlines()[-1])["run_id"]
         store.set_run_status(run_id, "interrupted")  # as if it had been killed
-        again = cli("generate", "--domain", "retail", "--n", "3", "--out", str(tmp_path),
-                    "--best-of-n", "1", "--json")  # fmt: skip
+        again = cli(
+            "generate",
+            "--domain",
+            "retail",
+            "--n",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--best-of-n",
+            "1",
+            "--json",
+        )
         assert "Resuming" in again.stderr
         assert json.loads(again.stdout.splitlines()[-1])["run_id"] == run_id
-        fresh = cli("generate", "--domain", "retail", "--n", "3", "--out", str(tmp_path),
-                    "--best-of-n", "1", "--json", "--new")  # fmt: skip
+        fresh = cli(
+            "generate",
+            "--domain",
+            "retail",
+            "--n",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--best-of-n",
+            "1",
+            "--json",
+            "--new",
+        )
         assert json.loads(fresh.stdout.splitlines()[-1])["run_id"] != run_id
 
 

@@ -84,8 +84,20 @@ def test_sigkill_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path, cache
             "APIGEN_MT_MODEL": "fake-model",
             "APIGEN_MT_CACHE_DIR": str(cache_dir),
         }
-        args = ["generate", "--domain", "retail", "--n", "24", "--out", str(tmp_path),
-                "--concurrency", "4", "--best-of-n", "1", "--json"]  # fmt: skip
+        args = [
+            "generate",
+            "--domain",
+            "retail",
+            "--n",
+            "24",
+            "--out",
+            str(tmp_path),
+            "--concurrency",
+            "4",
+            "--best-of-n",
+            "1",
+            "--json",
+        ]
         first = _cli(*args, env=env)
         store = store_at(tmp_path)
         deadline = time.time() + 120

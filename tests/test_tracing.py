@@ -43,14 +43,16 @@ async def test_a_pipeline_run_is_one_tree_from_run_to_tool_calls(retail_env):
         )
 
         attempts = [
-            r for r in recorder.children(str(nodes["blueprint_attempts"]["id"]))
+            r
+            for r in recorder.children(str(nodes["blueprint_attempts"]["id"]))
             if r["name"] == "blueprint"
-        ]  # fmt: skip
+        ]
         assert len(attempts) == 4
         accepted_attempt = next(
-            a for a in attempts
+            a
+            for a in attempts
             if "accept" in {r["name"] for r in recorder.descendants(str(a["id"]))}
-        )  # fmt: skip
+        )
         inside = recorder.descendants(str(accepted_attempt["id"]))
         names = [r["name"] for r in inside]
         assert {

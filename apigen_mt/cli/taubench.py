@@ -18,9 +18,13 @@ app = typer.Typer(help="τ-bench compatibility.", no_args_is_help=True)
 
 @app.command("replay")
 def replay_tasks(
-    domain: Annotated[str, typer.Option(help="retail, airline, ...")],
-    data_dir: Annotated[Path, typer.Option(help="Folder with τ-bench's JSON database files.")],
+    domain: Annotated[str, typer.Option(help="retail, airline, banking, ...")],
     tasks: Annotated[Path, typer.Option(help="Tasks JSON (τ-bench's tasks_*.json format).")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with τ-bench's JSON database files (default: generated data)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data (no --data-dir).")] = 0,
     out: Annotated[
         Path | None, typer.Option(help="Write JSON lines here instead of stdout.")
     ] = None,
@@ -35,7 +39,11 @@ def replay_tasks(
     """Replay each task's actions in a fresh sandbox: observations and τ-bench's data hash."""
     try:
         dom = get_domain(domain)
-        env = Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
+        env = (
+            Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
+            if data_dir
+            else Environment.generated(dom, seed=seed, cache_dir=cache_dir)
+        )
         task_list = load_tasks(tasks)
     except (KeyError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -63,8 +63,16 @@ LAST = [
     "Wang",
 ]
 STREETS = ["Oak", "Maple", "Cedar", "Pine", "Elm", "Willow", "Lake", "Hill", "River", "Sunset"]
-CITY_STATE = [("Austin", "TX"), ("Denver", "CO"), ("Seattle", "WA"), ("Boston", "MA"),
-              ("Chicago", "IL"), ("Phoenix", "AZ"), ("Miami", "FL"), ("Newark", "NJ")]  # fmt: skip
+CITY_STATE = [
+    ("Austin", "TX"),
+    ("Denver", "CO"),
+    ("Seattle", "WA"),
+    ("Boston", "MA"),
+    ("Chicago", "IL"),
+    ("Phoenix", "AZ"),
+    ("Miami", "FL"),
+    ("Newark", "NJ"),
+]
 CABINS = ("basic_economy", "economy", "business")
 
 
@@ -106,8 +114,11 @@ def _day(rng: random.Random, date: str, hour: int) -> dict:
         if rng.random() < 0.08:
             return {"status": "cancelled"}
         dep = f"{date}T{hour:02}:{rng.randrange(60):02}:00"
-        return {"status": "landed", "actual_departure_time_est": dep,
-                "actual_arrival_time_est": dep}  # fmt: skip
+        return {
+            "status": "landed",
+            "actual_departure_time_est": dep,
+            "actual_arrival_time_est": dep,
+        }
     if date == TODAY:
         status = rng.choice(["on time", "delayed", "flying"])
         return {"status": status, "estimated_departure_time_est": f"{date}T{hour:02}:30:00"}
@@ -138,8 +149,12 @@ def _users(rng: random.Random) -> dict[str, dict]:
             source = rng.choice(["credit_card", "gift_card", "certificate"])
             pid = f"{source}_{rng.randrange(10**6, 10**7)}"
             if source == "credit_card":
-                methods[pid] = {"source": source, "brand": rng.choice(["visa", "mastercard"]),
-                                "last_four": f"{rng.randrange(10**4):04}", "id": pid}  # fmt: skip
+                methods[pid] = {
+                    "source": source,
+                    "brand": rng.choice(["visa", "mastercard"]),
+                    "last_four": f"{rng.randrange(10**4):04}",
+                    "id": pid,
+                }
             else:
                 amount = (
                     rng.choice([100, 150, 250, 500])
@@ -197,18 +212,27 @@ def _reservations(rng: random.Random, users: dict, flights: dict) -> dict[str, d
             later = DATES[min(DATES.index(date) + rng.randrange(1, 6), len(DATES) - 1)]
             legs.append((rng.choice(back), later))
         cabin = rng.choice(CABINS)
-        passengers = [{"first_name": user["name"]["first_name"],
-                       "last_name": user["name"]["last_name"], "dob": user["dob"]}]  # fmt: skip
+        passengers = [
+            {
+                "first_name": user["name"]["first_name"],
+                "last_name": user["name"]["last_name"],
+                "dob": user["dob"],
+            }
+        ]
         passengers += [
             {"first_name": rng.choice(FIRST), "last_name": rng.choice(LAST), "dob": _dob(rng)}
             for _ in range(rng.choice([0, 0, 1, 2]))
         ]
         priced = [
-            {"origin": f["origin"], "destination": f["destination"],
-             "flight_number": f["flight_number"], "date": d,
-             "price": f["dates"][d].get("prices", {}).get(cabin, rng.randrange(60, 700))}
+            {
+                "origin": f["origin"],
+                "destination": f["destination"],
+                "flight_number": f["flight_number"],
+                "date": d,
+                "price": f["dates"][d].get("prices", {}).get(cabin, rng.randrange(60, 700)),
+            }
             for f, d in legs
-        ]  # fmt: skip
+        ]
         insurance = rng.choice(["yes", "no"])
         total = sum(p["price"] for p in priced) * len(passengers)
         total += 30 * len(passengers) * (insurance == "yes")

@@ -46,8 +46,10 @@ def _flown(db, reservation: dict[str, Any]) -> list[str]:
     return out
 
 
-@RULES.rule("own_reservations_only", tools=(*RESERVATION_TOOLS, "get_user_details",
-            "book_reservation", "send_certificate"))  # fmt: skip
+@RULES.rule(
+    "own_reservations_only",
+    tools=(*RESERVATION_TOOLS, "get_user_details", "book_reservation", "send_certificate"),
+)
 def own_reservations_only(ctx: RuleContext) -> str | None:
     """Only the customer's own profile and reservations may be read or changed."""
     if not ctx.user_id:
@@ -225,9 +227,12 @@ def certificate_only_when_eligible(ctx: RuleContext) -> str | None:
         r
         for r in held
         if r
-        and (user["membership"] in ("silver", "gold") or r["insurance"] == "yes"
-             or r["cabin"] == "business")
-    ]  # fmt: skip
+        and (
+            user["membership"] in ("silver", "gold")
+            or r["insurance"] == "yes"
+            or r["cabin"] == "business"
+        )
+    ]
     if not eligible:
         return "the customer is a regular member without insurance or business reservations"
     most = max(100 * len(r["passengers"]) for r in eligible)

@@ -24,12 +24,27 @@ NOW = "2024-05-15T15:00:00"  # τ-bench's fixed "current time" (EST)
 NEW_RESERVATION_IDS = ("HATHAT", "HATHAU", "HATHAV")  # τ-bench's fixed sequence
 NEW_CERTIFICATE_IDS = (3221322, 3221323, 3221324)
 AIRPORTS = {
-    "SFO": "San Francisco", "JFK": "New York", "LAX": "Los Angeles", "ORD": "Chicago",
-    "DFW": "Dallas", "DEN": "Denver", "SEA": "Seattle", "ATL": "Atlanta", "MIA": "Miami",
-    "BOS": "Boston", "PHX": "Phoenix", "IAH": "Houston", "LAS": "Las Vegas",
-    "MCO": "Orlando", "EWR": "Newark", "CLT": "Charlotte", "MSP": "Minneapolis",
-    "DTW": "Detroit", "PHL": "Philadelphia", "LGA": "New York",
-}  # fmt: skip
+    "SFO": "San Francisco",
+    "JFK": "New York",
+    "LAX": "Los Angeles",
+    "ORD": "Chicago",
+    "DFW": "Dallas",
+    "DEN": "Denver",
+    "SEA": "Seattle",
+    "ATL": "Atlanta",
+    "MIA": "Miami",
+    "BOS": "Boston",
+    "PHX": "Phoenix",
+    "IAH": "Houston",
+    "LAS": "Las Vegas",
+    "MCO": "Orlando",
+    "EWR": "Newark",
+    "CLT": "Charlotte",
+    "MSP": "Minneapolis",
+    "DTW": "Detroit",
+    "PHL": "Philadelphia",
+    "LGA": "New York",
+}
 
 Number = int | float  # kept as given: τ-bench's hash tells 100 from 100.0
 
