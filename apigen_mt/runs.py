@@ -71,3 +71,45 @@ def environment_for(config: PipelineConfig) -> Environment:
     if config.data_dir:
         return Environment.from_taubench(config.domain, config.data_dir)
     return Environment.generated(config.domain, seed=config.data_seed)
+
+
+def open_eval(store: RunStore, config, *, resume: str | None = None) -> tuple[str, object, bool]:
+    """(eval_id, config, resumed?) for an evaluation (a run whose config kind is "eval");
+    an unfinished evaluation with the same settings is continued."""
+    from apigen_mt.graphs.evaluate import EvalConfig
+
+    if resume:
+        row = store.run(resume)
+        if row is None or row["config"].get("kind") != "eval":
+            raise RunNotFound(f"no evaluation {resume!r} in {store.path}")
+        return resume, EvalConfig.model_validate(row["config"]), True
+    same = config.model_dump(exclude={"concurrency"})
+    for row in reversed(store.runs()):
+        if row["config"].get("kind") != "eval" or row["status"] == "finished":
+            continue
+        stored = EvalConfig.model_validate(row["config"])
+        if stored.model_dump(exclude={"concurrency"}) == same:
+            return row["id"], config, True
+    eval_id = "eval-" + time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    store.create_run(
+        eval_id,
+        domain=config.domain,
+        config=config.model_dump(),
+        seed=config.seed,
+        code_version=code_version(),
+    )
+    return eval_id, config, False
+
+
+def eval_environment(store: RunStore, config) -> Environment:
+    """The database an evaluation's tasks run against."""
+    if config.run:
+        row = store.run(config.run)
+        if row is None or row["config"].get("kind") == "eval":
+            raise RunNotFound(f"no generation run {config.run!r} in {store.path}")
+        if row["domain"] != config.domain:
+            raise ValueError(f"run {config.run} is a {row['domain']} run, not {config.domain}")
+        return environment_for(PipelineConfig.model_validate(row["config"]))
+    if config.data_dir:
+        return Environment.from_taubench(config.domain, config.data_dir)
+    return Environment.generated(config.domain, seed=config.data_seed)

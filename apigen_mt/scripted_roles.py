@@ -119,10 +119,11 @@ class OracleRoles:
     def _user(self, messages: list[tuple[str, str]]) -> str:
         system = messages[0][1]
         instruction = system.split("(private - do not paste it):\n", 1)[-1].split("\n", 1)[0]
-        agent_turns = [text for role, text in messages[1:] if role == "user"]
-        if any(DONE in t for t in agent_turns[1:]):
+        # From the simulator's side the agent speaks as "user" and it as "assistant".
+        if any(DONE in text for role, text in messages[1:] if role == "user"):
             return STOP
-        return instruction if len(agent_turns) <= 1 else "Yes, please go ahead."
+        spoken = any(role == "assistant" for role, _ in messages[1:])
+        return "Yes, please go ahead." if spoken else instruction
 
     def _agent(self, messages: list[tuple[str, str]]) -> str | dict[str, Any]:
         said = [text for role, text in messages if role == "user"]

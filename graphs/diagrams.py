@@ -11,6 +11,7 @@ from apigen_mt.environments import Environment
 def diagrams(env: Environment | None = None) -> str:
     from .blueprint import build_blueprint_graph
     from .dialogue import build_dialogue_graph
+    from .evaluate import build_evaluate_graph
     from .pipeline import build_pipeline_graph
     from .recombine import build_recombine_graph
     from .sampling import api_graph_of
@@ -53,6 +54,15 @@ def diagrams(env: Environment | None = None) -> str:
         "Each node runs its units of work concurrently (one phase-1 graph per attempt, one",
         "recombine graph per slot, one dialogue graph per trial), under one shared LLM call",
         "limit; with `--target`, `dialogues` loops back for another batch of attempts.",
+        "",
+        "## Evaluation (`graphs/evaluate.py`)",
+        "",
+        "```mermaid",
+        build_evaluate_graph().get_graph().draw_mermaid().strip(),
+        "```",
+        "",
+        "`trials` runs k `dialogue` graphs per task (the model under test as the assistant) as",
+        "resumable units; `apigen_mt.eval_report` turns the stored trials into pass^k.",
         "",
         "## Retail API dependency graph (`tools/api_graph.py`)",
         "",

@@ -1,0 +1,191 @@
+"""`apigen-mt eval`: pass^k of an agent model; `eval show`, `eval compare`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from apigen_mt.endpoints import resolved_endpoint
+from apigen_mt.environments import get_domain
+from apigen_mt.eval_report import EvalReport, compare_markdown, eval_report, plot_curves
+from apigen_mt.graphs.evaluate import EvalConfig, EvalContext, EvalModels, run_evaluation
+from apigen_mt.models import chat_model
+from apigen_mt.pricing import PriceTable
+from apigen_mt.runs import RunNotFound, eval_environment, open_eval, store_at
+from apigen_mt.settings import load_settings
+
+from .generate import DEFAULT_OUT, EMBEDDED_CONCURRENCY, _first_line, _progress
+
+app = typer.Typer(
+    help="Evaluate an agent model: pass^k over k trials per task.", invoke_without_command=True
+)
+Out = Annotated[Path, typer.Option(help="Output folder holding the run store.")]
+
+
+@app.callback()
+def evaluate(
+    ctx: typer.Context,
+    domain: Annotated[str | None, typer.Option(help="The tasks' domain.")] = None,
+    run: Annotated[str | None, typer.Option(help="A run's accepted blueprints.")] = None,
+    tasks: Annotated[Path | None, typer.Option(help="Tasks JSON in τ-bench's format.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="τ-bench-format data for --tasks.")] = None,
+    trials: Annotated[int, typer.Option(help="Trials per task (k = 1..trials).")] = 4,
+    holdout: Annotated[float | None, typer.Option(help="Held-out share of --run's tasks.")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the held-out split and the bootstrap.")] = 0,
+    limit: Annotated[int | None, typer.Option(help="Only the first N tasks.")] = None,
+    label: Annotated[str, typer.Option(help="Name of the model under test.")] = "",
+    assistant_model: Annotated[str | None, typer.Option(help="Model under test.")] = None,
+    assistant_base_url: Annotated[str | None, typer.Option(help="Its endpoint.")] = None,
+    concurrency: Annotated[int, typer.Option(help="LLM calls in flight, in all.")] = 16,
+    best_of_n: Annotated[int, typer.Option(help="Candidate user replies per turn.")] = 1,
+    max_steps: Annotated[int, typer.Option(help="Messages per dialogue at most.")] = 30,
+    out: Out = DEFAULT_OUT,
+    resume: Annotated[str | None, typer.Option(help="Continue this evaluation.")] = None,
+    prices: Annotated[Path | None, typer.Option(help="Price table JSON.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write the pass^k curve here (PNG).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Run k dialogues per task with the model under test as the assistant (configure it
+    with --assistant-model/--assistant-base-url or APIGEN_MT_ASSISTANT_*; the simulated
+    user with APIGEN_MT_HUMAN_*), verify each like generation does, report pass^k."""
+    if ctx.invoked_subcommand is not None:
+        return
+    console = Console(stderr=as_json)
+    store = store_at(out)
+    try:
+        if domain is None and resume is None:
+            raise ValueError("--domain is required")
+        if domain:
+            get_domain(domain)
+        config = (
+            EvalConfig(
+                domain=domain or "retail",
+                label=label or assistant_model or "",
+                run=run,
+                tasks_file=str(tasks.resolve()) if tasks else None,
+                data_dir=str(data_dir.resolve()) if data_dir else None,
+                holdout=holdout,
+                seed=seed,
+                trials=trials,
+                limit=limit,
+                concurrency=concurrency,
+                best_of_n=best_of_n,
+                max_steps=max_steps,
+            )
+            if not resume
+            else None
+        )
+        overrides = {"assistant_model": assistant_model, "assistant_base_url": assistant_base_url}
+        settings = load_settings(overrides=overrides)
+        price_table = PriceTable.load(prices)
+        eval_id, config, resumed = open_eval(store, config, resume=resume)
+        env = eval_environment(store, config)
+    except (KeyError, ValidationError, ValueError, RunNotFound, FileNotFoundError) as exc:
+        raise typer.BadParameter(_first_line(exc)) from None
+    console.print(f"{'Resuming' if resumed else 'Starting'} evaluation [bold]{eval_id}[/]")
+    with resolved_endpoint(settings, say=console.print) as ready:
+        if settings.embedded:
+            config = config.model_copy(
+                update={"concurrency": min(config.concurrency, EMBEDDED_CONCURRENCY)}
+            )
+        models = EvalModels(
+            assistant=chat_model("assistant", ready),
+            human=chat_model("human", ready),
+            human_judge=chat_model("human_judge", ready) if config.best_of_n > 1 else None,
+        )
+        with _progress(console) as progress:
+            context = EvalContext(
+                env=env,
+                store=store,
+                models=models,
+                config=config,
+                eval_id=eval_id,
+                progress=progress,
+            )
+            try:
+                asyncio.run(run_evaluation(context))
+            except ValueError as exc:  # an empty task set
+                raise typer.BadParameter(str(exc)) from None
+            except KeyboardInterrupt:
+                console.print(f"Interrupted. Resume with: apigen-mt eval --resume {eval_id}")
+                raise typer.Exit(130) from None
+    report = eval_report(store, eval_id, price_table, seed=seed)
+    _print(report, console)
+    if plot:
+        console.print(f"plot -> {plot_curves([report], plot)}")
+    if as_json:
+        print(json.dumps(_summary(report)))
+
+
+def _summary(report: EvalReport) -> dict:
+    return {
+        "eval_id": report.eval_id,
+        "label": report.label,
+        "pass_hat_k": report.pass_hat_k,
+        "ci95": report.ci95,
+        "per_task": {r.source or r.task_id: r.successes for r in report.per_task},
+        "trials": report.trials,
+        "failures": report.failures,
+        "tokens": report.total.model_dump(),
+    }
+
+
+def _print(report: EvalReport, console: Console) -> None:
+    table = Table(title=f"{report.label} on {report.tasks} {report.domain} tasks")
+    for col in ("k", "pass^k", "95% CI"):
+        table.add_column(col, justify="right")
+    for k, (p, (lo, hi)) in enumerate(zip(report.pass_hat_k, report.ci95, strict=True), 1):
+        table.add_row(str(k), f"{p:.3f}", f"{lo:.3f} – {hi:.3f}")
+    console.print(table)
+    for reason, n in report.failures.items():
+        console.print(f"  {n:>5}  {reason}")
+    if report.wrong_tables:
+        console.print(f"  wrong tables: {report.wrong_tables}")
+    console.print(
+        f"tokens: {report.total.prompt_tokens} prompt, "
+        f"{report.total.completion_tokens} completion, {report.total.calls} calls"
+    )
+
+
+def _load(out: Path, eval_id: str, seed: int = 0) -> EvalReport:
+    try:
+        return eval_report(store_at(out), eval_id, seed=seed)
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc), param_hint="EVAL") from None
+
+
+@app.command("show")
+def show(
+    eval_id: Annotated[str, typer.Argument(metavar="EVAL")],
+    out: Out = DEFAULT_OUT,
+    fmt: Annotated[str, typer.Option("--format", help="table | markdown | json")] = "table",
+) -> None:
+    """An evaluation's scores as a table, markdown or JSON."""
+    report = _load(out, eval_id)
+    if fmt == "json":
+        print(report.model_dump_json())
+    elif fmt == "markdown":
+        print(report.markdown(), end="")
+    else:
+        _print(report, Console())
+
+
+@app.command("compare")
+def compare(
+    a: Annotated[str, typer.Argument(metavar="EVAL_A")],
+    b: Annotated[str, typer.Argument(metavar="EVAL_B")],
+    out: Out = DEFAULT_OUT,
+    plot: Annotated[Path | None, typer.Option(help="Write both pass^k curves here.")] = None,
+) -> None:
+    """Two evaluations side by side (markdown), optionally as one plot."""
+    first, second = _load(out, a), _load(out, b)
+    print(compare_markdown(first, second), end="")
+    if plot:
+        print(f"plot -> {plot_curves([first, second], plot)}")
