@@ -223,3 +223,35 @@ def test_cli_eval_show_compare_and_plot(monkeypatch, cache_dir, tmp_path):
         app, ["eval", "--domain", "banking", "--trials", "2", "--out", str(tmp_path)]
     )
     assert bad.exit_code == 2 and "exactly one" in bad.output
+
+
+async def test_a_runs_held_out_blueprints_are_a_task_set(retail_env):
+    from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
+    from apigen_mt.graphs.pipeline_config import PipelineConfig
+    from apigen_mt.runs import open_run
+
+    store = RunStore()
+    run_id, pconfig, _ = open_run(store, PipelineConfig(domain="retail", n=12, best_of_n=1))
+    await run_pipeline(
+        PipelineContext(
+            env=retail_env,
+            store=store,
+            models=OracleRoles().chat_models(),
+            config=pconfig,
+            run_id=run_id,
+        )
+    )
+    accepted = [t for t in store.tasks(run_id)]
+    config = EvalConfig(domain="retail", run=run_id, holdout=0.5, seed=3, trials=2)
+    eval_id, config, _ = open_eval(store, config)
+    models = oracle_models([t["data"] for t in accepted])
+    await run_evaluation(
+        EvalContext(env=retail_env, store=store, models=models, config=config, eval_id=eval_id)
+    )
+    report = eval_report(store, eval_id)
+    from apigen_mt.graphs.evaluate import held_out
+
+    expected = [t for t in accepted if held_out(t["id"], 0.5, 3)]
+    assert report.tasks == len(expected) > 0
+    assert [r.source for r in report.per_task] == [t["id"] for t in expected]
+    assert report.pass_hat_k == [1.0, 1.0]
