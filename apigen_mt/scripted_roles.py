@@ -118,7 +118,8 @@ class OracleRoles:
 
     def _user(self, messages: list[tuple[str, str]]) -> str:
         system = messages[0][1]
-        instruction = system.split("(private - do not paste it):\n", 1)[-1].split("\n", 1)[0]
+        body = system.split("(private - do not paste it):\n", 1)[-1].split("\nHow to talk:")[0]
+        instruction = body.split("\nYour persona: ")[0].strip()  # may span several lines
         # From the simulator's side the agent speaks as "user" and it as "assistant".
         if any(DONE in text for role, text in messages[1:] if role == "user"):
             return STOP

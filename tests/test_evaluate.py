@@ -104,20 +104,21 @@ def bank(cache_dir) -> Environment:
     return Environment.generated("banking", seed=0, cache_dir=cache_dir)
 
 
-async def test_a_perfect_agent_scores_one_on_taubench_tasks(
+async def test_a_perfect_agent_scores_one_on_every_taubench_task(
     taubench_retail_env, taubench_retail_dir
 ):
-    tasks = [t.model_dump() for t in load_tasks(taubench_retail_dir / "tasks_test.json")][:15]
+    # Replaying τ-bench's gold is self-consistent for all 115 tasks (even the gold actions
+    # that fail do so the same way every time), so the perfect agent must score 1.
+    tasks = [t.model_dump() for t in load_tasks(taubench_retail_dir / "tasks_test.json")]
     report = await evaluate(
         taubench_retail_env,
         taubench_retail_dir / "tasks_test.json",
         oracle_models(tasks),
-        trials=3,
+        trials=2,
         data_dir=str(taubench_retail_dir),
-        limit=15,
     )
-    assert report.tasks == 15 and report.pass_hat_k == [1.0, 1.0, 1.0]
-    assert report.failures == {} and all(r.successes == 3 for r in report.per_task)
+    assert report.tasks == 115 and report.pass_hat_k == [1.0, 1.0]
+    assert report.failures == {} and all(r.successes == 2 for r in report.per_task)
 
 
 async def test_an_agent_failing_every_other_trial_scores_the_expected_pass_hat_k(bank, tmp_path):

@@ -45,7 +45,7 @@ def evaluate(
     assistant_base_url: Annotated[str | None, typer.Option(help="Its endpoint.")] = None,
     concurrency: Annotated[int, typer.Option(help="LLM calls in flight, in all.")] = 16,
     best_of_n: Annotated[int, typer.Option(help="Candidate user replies per turn.")] = 1,
-    max_steps: Annotated[int, typer.Option(help="Messages per dialogue at most.")] = 30,
+    max_steps: Annotated[int, typer.Option(help="Messages per dialogue at most.")] = 60,
     out: Out = DEFAULT_OUT,
     resume: Annotated[str | None, typer.Option(help="Continue this evaluation.")] = None,
     prices: Annotated[Path | None, typer.Option(help="Price table JSON.")] = None,
