@@ -30,7 +30,7 @@ from apigen_mt.usage import UsageRecorder
 
 from .context import DialogueContext
 from .dialogue import build_dialogue_graph, run_dialogue
-from .units import Progress, UnitRunner
+from .units import Progress, UnitRunner, unit_config
 
 
 class EvalConfig(BaseModel):
@@ -142,16 +142,9 @@ async def trials(state: EvalState, runtime: Ctx, config: RunnableConfig) -> dict
 
     def trial(task_id: str, k: int):
         async def work() -> bool:
+            key = f"dialogue:{task_id}:{k}"
             final = await run_dialogue(
-                ctx.dialogue,
-                task_id,
-                k,
-                graph,
-                {
-                    "callbacks": config.get("callbacks"),
-                    "run_name": "dialogue",
-                    "metadata": {"apigen_unit": f"dialogue:{task_id}:{k}"},
-                },
+                ctx.dialogue, task_id, k, graph, unit_config(config, "dialogue", key)
             )
             return bool(final.get("accepted"))
 

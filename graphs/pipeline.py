@@ -37,7 +37,7 @@ from .personas import PERSONAS
 from .pipeline_config import PipelineConfig
 from .recombine import build_recombine_graph, choose_parents, run_recombination
 from .sampling import SampledContext
-from .units import Progress, UnitRunner
+from .units import Progress, UnitRunner, unit_config
 
 
 @dataclass
@@ -112,15 +112,6 @@ class PipelineState(TypedDict, total=False):
 Ctx = Runtime[PipelineContext]
 
 
-def _child(config: RunnableConfig, name: str, key: str) -> dict[str, Any]:
-    """Config for a unit's graph: nested under this node in traces, tagged with the unit."""
-    return {
-        "callbacks": config.get("callbacks"),
-        "run_name": name,
-        "metadata": {"apigen_unit": key},
-    }
-
-
 async def start(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     # A resumed run's proposer sees the examples the earlier process accepted.
@@ -139,7 +130,7 @@ async def blueprint_attempts(state: PipelineState, runtime: Ctx, config: Runnabl
         async def work() -> bool:
             key = f"attempt:{i}"
             final = await run_blueprint_attempt(
-                ctx.phase1, i, graph, _child(config, "blueprint", key)
+                ctx.phase1, i, graph, unit_config(config, "blueprint", key)
             )
             return final.get("status") == "accepted"
 
@@ -166,7 +157,7 @@ async def recombinations(state: PipelineState, runtime: Ctx, config: RunnableCon
                 parents,
                 ctx.graphs["recombine"],
                 slot=j,
-                config=_child(config, "recombine", f"recombine:{j}"),
+                config=unit_config(config, "recombine", f"recombine:{j}"),
             )
             return final.get("status") == "accepted"
 
@@ -192,7 +183,7 @@ def _dialogue(ctx: PipelineContext, task_id: str, trial: int, config: RunnableCo
     async def work() -> bool:
         key = f"dialogue:{task_id}:{trial}"
         final = await run_dialogue(
-            ctx.phase2, task_id, trial, ctx.graphs["dialogue"], _child(config, "dialogue", key)
+            ctx.phase2, task_id, trial, ctx.graphs["dialogue"], unit_config(config, "dialogue", key)
         )
         return bool(final.get("accepted"))
 

@@ -20,6 +20,16 @@ from apigen_mt.store import RunStore
 Progress = Callable[[str, "StageCount"], None]
 
 
+def unit_config(config: dict, name: str, key: str) -> dict:
+    """Config for a unit's graph: nested under the calling node in traces, tagged with the
+    unit's key."""
+    return {
+        "callbacks": config.get("callbacks"),
+        "run_name": name,
+        "metadata": {"apigen_unit": key},
+    }
+
+
 @dataclass
 class StageCount:
     total: int = 0
