@@ -29,6 +29,16 @@ def _row(db: Database, table: str, key: str, value: str, what: str) -> dict[str,
     return dict(zip(cols, row, strict=True))
 
 
+def _customer_rows(db: Database, table: str, cols: tuple[str, ...], customer_id: str) -> list:
+    """A customer's rows of `table` (after checking the customer exists), oldest id first."""
+    _row(db, "customers", "customer_id", customer_id, "customer")
+    rows = db.execute(
+        f"SELECT {', '.join(cols)} FROM {table} WHERE customer_id = ? ORDER BY {cols[0]}",
+        [customer_id],
+    ).fetchall()
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
 def _money(amount: float) -> float:
     if not amount > 0 or round(amount, 2) != amount:
         raise ToolError("amount must be positive with at most 2 decimals")
@@ -91,13 +101,9 @@ def get_customer_details(db: Database, customer_id: CustomerId) -> dict:
 @tool()
 def list_accounts(db: Database, customer_id: CustomerId) -> list:
     """The customer's accounts with kind, balance, overdraft or credit limit, and status."""
-    _row(db, "customers", "customer_id", customer_id, "customer")
-    cols = ("account_id", "kind", "balance", "overdraft_limit", "status")
-    rows = db.execute(
-        f"SELECT {', '.join(cols)} FROM accounts WHERE customer_id = ? ORDER BY account_id",
-        [customer_id],
-    ).fetchall()
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return _customer_rows(
+        db, "accounts", ("account_id", "kind", "balance", "overdraft_limit", "status"), customer_id
+    )
 
 
 @tool()
@@ -127,25 +133,17 @@ def list_transactions(
 @tool()
 def list_payees(db: Database, customer_id: CustomerId) -> list:
     """The customer's saved payees."""
-    _row(db, "customers", "customer_id", customer_id, "customer")
-    cols = ("payee_id", "name", "bank", "account_number", "added_at")
-    rows = db.execute(
-        f"SELECT {', '.join(cols)} FROM payees WHERE customer_id = ? ORDER BY payee_id",
-        [customer_id],
-    ).fetchall()
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return _customer_rows(
+        db, "payees", ("payee_id", "name", "bank", "account_number", "added_at"), customer_id
+    )
 
 
 @tool()
 def list_cards(db: Database, customer_id: CustomerId) -> list:
     """The customer's cards with their account, last four digits and status."""
-    _row(db, "customers", "customer_id", customer_id, "customer")
-    cols = ("card_id", "account_id", "last_four", "status")
-    rows = db.execute(
-        f"SELECT {', '.join(cols)} FROM cards WHERE customer_id = ? ORDER BY card_id",
-        [customer_id],
-    ).fetchall()
-    return [dict(zip(cols, r, strict=True)) for r in rows]
+    return _customer_rows(
+        db, "cards", ("card_id", "account_id", "last_four", "status"), customer_id
+    )
 
 
 @tool(writes=True)
