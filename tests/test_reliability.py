@@ -58,9 +58,9 @@ async def test_a_50_blueprint_run_survives_faults_and_every_failure_has_a_reason
         assert b["status"] == "accepted" or b["reasons"], b
     for t in store.run_trajectories(run_id):
         assert t["accepted"] or t["reason"], t
-    # Garbage and exhausted retries surface as recorded role failures, not crashes.
-    reasons = json.dumps([b["reasons"] for b in store.blueprints(run_id)])
-    assert "invalid_output" in reasons or "transport" in reasons
+    # Which calls get a fault depends on timing, and retries absorb most of them, so
+    # whether a role failure shows up here varies; tests/test_openai_path.py pins garbage
+    # and exhausted retries down to recorded `invalid_output` / `transport` reasons.
 
 
 def _cli(*args: str, env: dict) -> subprocess.Popen:
