@@ -101,10 +101,11 @@ def eval_report(
         raise LookupError(f"no evaluation {eval_id!r} in {store.path}")
     config = run["config"]
     trials = store.run_trajectories(eval_id)
-    by_task: dict[str, list[dict]] = {t["id"]: [] for t in store.tasks(eval_id)}
+    tasks = store.tasks(eval_id)
+    by_task: dict[str, list[dict]] = {t["id"]: [] for t in tasks}
     for t in trials:
         by_task.setdefault(t["task_id"], []).append(t)
-    sources = {t["id"]: t["data"].get("source", "") for t in store.tasks(eval_id)}
+    sources = {t["id"]: t["data"].get("source", "") for t in tasks}
     per_task = [
         TaskResult(
             task_id=task_id,

@@ -89,3 +89,22 @@ def compare_with_expected(
                 )
             )
     return ParityReport(tasks=len(results), steps=steps, mismatches=mismatches)
+
+
+def gold_policy_violations(env, tasks: list) -> dict[int, set[str]]:
+    """Which tasks' gold actions break the domain's rules, and which rules: {index: names}."""
+    from .rules import check_policy
+
+    broken = {}
+    for i, task in enumerate(tasks):
+        with env.sandbox() as sandbox:
+            report = check_policy(
+                sandbox.executor,
+                task.actions,
+                env.domain.rules,
+                user_id=task.user_id,
+                blueprint=True,
+            )
+        if not report.ok:
+            broken[i] = set(report.rule_names)
+    return broken

@@ -6,9 +6,12 @@ import pytest
 from typer.testing import CliRunner
 
 from apigen_mt.cli import app
-from apigen_mt.environments import check_policy, get_domain
+from apigen_mt.environments import get_domain
 from apigen_mt.environments.taubench import export_state, load_tasks, replay, taubench_hash
-from apigen_mt.environments.taubench_parity import compare_with_expected
+from apigen_mt.environments.taubench_parity import (
+    compare_with_expected,
+    gold_policy_violations,
+)
 
 INITIAL_HASH = "4587e6b48ad2b2c4f3e1fecb40aabec7bb2286513273b8f8cec3f5865222f290"
 
@@ -76,16 +79,7 @@ GOLD_POLICY_EXCEPTIONS = {
 
 
 def test_gold_actions_pass_the_rules_except_explained_tasks(taubench_airline_env, airline_tasks):
-    rules = taubench_airline_env.domain.rules
-    broken = {}
-    for i, task in enumerate(airline_tasks):
-        with taubench_airline_env.sandbox() as sandbox:
-            report = check_policy(
-                sandbox.executor, task.actions, rules, user_id=task.user_id, blueprint=True
-            )
-        if not report.ok:
-            broken[i] = set(report.rule_names)
-    assert broken == GOLD_POLICY_EXCEPTIONS
+    assert gold_policy_violations(taubench_airline_env, airline_tasks) == GOLD_POLICY_EXCEPTIONS
 
 
 def test_cli_replays_airline_tasks_and_any_action_sequence(

@@ -189,3 +189,39 @@ async def test_200_concurrent_dialogues_share_one_store_without_lock_errors(
     rows = store.db.execute("SELECT count(*), sum(accepted) FROM trajectories").fetchone()
     assert rows == (200, 200)
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sigterm_marks_the_run_interrupted_and_says_how_to_resume(tmp_path, cache_dir):
+    with FakeOpenAIServer(responder=FaultyResponder(OracleRoles()), latency=0.05) as server:
+        env = {
+            **os.environ,
+            "APIGEN_MT_BASE_URL": server.base_url,
+            "APIGEN_MT_API_KEY": "test",
+            "APIGEN_MT_MODEL": "fake-model",
+            "APIGEN_MT_CACHE_DIR": str(cache_dir),
+        }
+        proc = _cli(
+            "generate",
+            "--domain",
+            "retail",
+            "--n",
+            "40",
+            "--out",
+            str(tmp_path),
+            "--concurrency",
+            "2",
+            "--best-of-n",
+            "1",
+            env=env,
+        )
+        store = store_at(tmp_path)
+        deadline = time.time() + 120
+        while time.time() < deadline and not any(
+            v == "done" for r in store.runs() for v in store.unit_status(r["id"]).values()
+        ):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    [run] = store.runs()
+    assert proc.returncode == 130 and run["status"] == "interrupted"
+    assert f"--resume {run['id']}" in " ".join((out + err).split())

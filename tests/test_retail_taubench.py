@@ -6,9 +6,13 @@ import pytest
 from typer.testing import CliRunner
 
 from apigen_mt.cli import app
-from apigen_mt.environments import check_policy, get_domain
+from apigen_mt.environments import get_domain
 from apigen_mt.environments.taubench import export_state, replay, taubench_hash
-from apigen_mt.environments.taubench_parity import compare_with_expected, observations_match
+from apigen_mt.environments.taubench_parity import (
+    compare_with_expected,
+    gold_policy_violations,
+    observations_match,
+)
 
 INITIAL_HASH = "5a4b2cb59f4d12dea7e4adff24a7f8fada510ead49372ea4a729a82bbb5f49b5"
 
@@ -81,16 +85,7 @@ GOLD_POLICY_EXCEPTIONS = {
 
 
 def test_gold_actions_pass_the_rules_except_explained_tasks(taubench_retail_env, retail_tasks):
-    rules = taubench_retail_env.domain.rules
-    broken = {}
-    for i, task in enumerate(retail_tasks):
-        with taubench_retail_env.sandbox() as sandbox:
-            report = check_policy(
-                sandbox.executor, task.actions, rules, user_id=task.user_id, blueprint=True
-            )
-        if not report.ok:
-            broken[i] = set(report.rule_names)
-    assert broken == GOLD_POLICY_EXCEPTIONS
+    assert gold_policy_violations(taubench_retail_env, retail_tasks) == GOLD_POLICY_EXCEPTIONS
 
 
 def test_cli_replay_checks_parity(taubench_retail_dir, cache_dir, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +20,8 @@ from apigen_mt.pricing import PriceTable
 from apigen_mt.runs import RunNotFound, eval_environment, open_eval, store_at
 from apigen_mt.settings import load_settings
 
-from .generate import DEFAULT_OUT, EMBEDDED_CONCURRENCY, _first_line, _progress
+from .generate import DEFAULT_OUT
+from .running import StageBars, capped_for, first_line, run_to_end
 
 app = typer.Typer(
     help="Evaluate an agent model: pass^k over k trials per task.", invoke_without_command=True
@@ -64,8 +64,9 @@ def evaluate(
             raise ValueError("--domain is required")
         if domain:
             get_domain(domain)
-        config = (
-            EvalConfig(
+        config = None  # a resumed evaluation keeps its stored settings
+        if not resume:
+            config = EvalConfig(
                 domain=domain or "retail",
                 label=label or assistant_model or "",
                 run=run,
@@ -79,28 +80,22 @@ def evaluate(
                 best_of_n=best_of_n,
                 max_steps=max_steps,
             )
-            if not resume
-            else None
-        )
         overrides = {"assistant_model": assistant_model, "assistant_base_url": assistant_base_url}
         settings = load_settings(overrides=overrides)
         price_table = PriceTable.load(prices)
         eval_id, config, resumed = open_eval(store, config, resume=resume)
         env = eval_environment(store, config)
     except (KeyError, ValidationError, ValueError, RunNotFound, FileNotFoundError) as exc:
-        raise typer.BadParameter(_first_line(exc)) from None
+        raise typer.BadParameter(first_line(exc)) from None
     console.print(f"{'Resuming' if resumed else 'Starting'} evaluation [bold]{eval_id}[/]")
     with resolved_endpoint(settings, say=console.print) as ready:
-        if settings.embedded:
-            config = config.model_copy(
-                update={"concurrency": min(config.concurrency, EMBEDDED_CONCURRENCY)}
-            )
+        config = capped_for(settings, config, console)
         models = EvalModels(
             assistant=chat_model("assistant", ready),
             human=chat_model("human", ready),
             human_judge=chat_model("human_judge", ready) if config.best_of_n > 1 else None,
         )
-        with _progress(console) as progress:
+        with StageBars(console) as progress:
             context = EvalContext(
                 env=env,
                 store=store,
@@ -110,12 +105,14 @@ def evaluate(
                 progress=progress,
             )
             try:
-                asyncio.run(run_evaluation(context))
+                run_to_end(
+                    lambda: run_evaluation(context),
+                    console,
+                    f"apigen-mt eval --out {out} --resume {eval_id}",
+                    lambda: store.set_run_status(eval_id, "interrupted"),
+                )
             except ValueError as exc:  # an empty task set
                 raise typer.BadParameter(str(exc)) from None
-            except KeyboardInterrupt:
-                console.print(f"Interrupted. Resume with: apigen-mt eval --resume {eval_id}")
-                raise typer.Exit(130) from None
     report = eval_report(store, eval_id, price_table, seed=seed)
     _print(report, console)
     if plot:

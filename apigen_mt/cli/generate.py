@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from apigen_mt.endpoints import resolved_endpoint
 from apigen_mt.environments import get_domain
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
 from apigen_mt.graphs.pipeline_config import PipelineConfig
-from apigen_mt.graphs.units import StageCount
 from apigen_mt.models import pipeline_models
 from apigen_mt.pricing import PriceTable
 from apigen_mt.report import run_report
@@ -25,14 +21,9 @@ from apigen_mt.runs import RunNotFound, environment_for, open_run, store_at
 from apigen_mt.settings import load_settings
 
 from .report_view import print_report
+from .running import StageBars, capped_for, first_line, run_to_end
 
 DEFAULT_OUT = Path("apigen-runs")
-EMBEDDED_CONCURRENCY = 2
-LABELS = {
-    "blueprints": "phase 1: blueprint attempts",
-    "recombinations": "phase 1: recombinations",
-    "dialogues": "phase 2: dialogues",
-}
 
 
 def generate(
@@ -87,36 +78,18 @@ def generate(
         settings = load_settings(overrides={"model": model, "base_url": base_url})
         price_table = PriceTable.load(prices)
     except (KeyError, ValidationError, ValueError) as exc:
-        raise typer.BadParameter(_first_line(exc)) from None
+        raise typer.BadParameter(first_line(exc)) from None
     store = store_at(out)
     try:
         run_id, config, resumed = open_run(store, config, resume=resume, auto=not new)
     except RunNotFound as exc:
         raise typer.BadParameter(str(exc), param_hint="--resume") from None
     console.print(f"{'Resuming' if resumed else 'Starting'} run [bold]{run_id}[/] in {out}")
-    # SIGTERM ends the run like Ctrl-C: the run is marked interrupted and can be resumed.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        _run(console, settings, store, config, run_id)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    report = run_report(store, run_id, price_table)
-    print_report(report, console)
-    console.print(f"Run id: [bold]{run_id}[/]  (apigen-mt export {run_id} --out {out})")
-    if as_json:
-        print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel}))
-
-
-def _run(console: Console, settings, store, config: PipelineConfig, run_id: str) -> None:
     with resolved_endpoint(settings, say=console.print) as ready:
-        if settings.embedded and config.concurrency > EMBEDDED_CONCURRENCY:
-            # Each embedded server answers one request at a time; a deep queue only makes
-            # calls wait past their timeout.
-            console.print(f"Embedded model: concurrency {EMBEDDED_CONCURRENCY}.")
-            config = config.model_copy(update={"concurrency": EMBEDDED_CONCURRENCY})
+        config = capped_for(settings, config, console)
         env = environment_for(config)
         models = pipeline_models(ready, config.committee_size)
-        with _progress(console) as progress:
+        with StageBars(console) as progress:
             ctx = PipelineContext(
                 env=env,
                 store=store,
@@ -125,55 +98,15 @@ def _run(console: Console, settings, store, config: PipelineConfig, run_id: str)
                 run_id=run_id,
                 progress=progress,
             )
-            try:
-                asyncio.run(run_pipeline(ctx))
-            except KeyboardInterrupt:
-                console.print(f"Interrupted. Resume with: apigen-mt generate ... --resume {run_id}")
-                raise typer.Exit(130) from None
-
-
-class _progress:
-    """A rich progress bar per stage, fed by the pipeline's unit counts."""
-
-    def __init__(self, console: Console):
-        self.bars = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("accepted {task.fields[accepted]}  failed {task.fields[failed]}"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self):
-        self.bars.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bars.stop()
-
-    def __call__(self, stage: str, count: StageCount) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.bars.add_task(
-                LABELS.get(stage, stage), total=count.total, accepted=0, failed=0
+            hint = f"apigen-mt generate --out {out} --resume {run_id}"
+            run_to_end(
+                lambda: run_pipeline(ctx),
+                console,
+                hint,
+                lambda: store.set_run_status(run_id, "interrupted"),
             )
-        self.bars.update(
-            self.tasks[stage],
-            total=count.total,
-            completed=count.done + count.skipped + count.failed,
-            accepted=count.accepted,
-            failed=count.failed,
-        )
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _first_line(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    report = run_report(store, run_id, price_table)
+    print_report(report, console)
+    console.print(f"Run id: [bold]{run_id}[/]  (apigen-mt export {run_id} --out {out})")
+    if as_json:
+        print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel}))

@@ -1,0 +1,103 @@
+"""What `generate` and `eval` share: progress bars, interruption, the embedded model's
+concurrency cap and one-line error messages."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from apigen_mt.graphs.units import StageCount
+from apigen_mt.settings import ModelSettings
+
+EMBEDDED_CONCURRENCY = 2
+LABELS = {
+    "blueprints": "phase 1: blueprint attempts",
+    "recombinations": "phase 1: recombinations",
+    "dialogues": "phase 2: dialogues",
+    "trials": "evaluation trials",
+}
+C = TypeVar("C", bound=BaseModel)
+
+
+class StageBars:
+    """A rich progress bar per stage, fed by the unit runner's counts."""
+
+    def __init__(self, console: Console):
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("accepted {task.fields[accepted]}  failed {task.fields[failed]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> StageBars:
+        self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.stop()
+
+    def __call__(self, stage: str, count: StageCount) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bars.add_task(
+                LABELS.get(stage, stage), total=count.total, accepted=0, failed=0
+            )
+        self.bars.update(
+            self.tasks[stage],
+            total=count.total,
+            completed=count.done + count.skipped + count.failed,
+            accepted=count.accepted,
+            failed=count.failed,
+        )
+
+
+def capped_for(settings: ModelSettings, config: C, console: Console) -> C:
+    """Each embedded server answers one request at a time; a deep queue only makes calls
+    wait past their timeout, so embedded runs use at most two calls in flight."""
+    if settings.embedded and config.concurrency > EMBEDDED_CONCURRENCY:  # type: ignore[attr-defined]
+        console.print(f"Embedded model: concurrency {EMBEDDED_CONCURRENCY}.")
+        return config.model_copy(update={"concurrency": EMBEDDED_CONCURRENCY})
+    return config
+
+
+def run_to_end(
+    work: Callable[[], Awaitable[Any]],
+    console: Console,
+    resume_hint: str,
+    on_interrupt: Callable[[], None],
+) -> Any:
+    """Run `work()`; Ctrl-C or SIGTERM end it with `on_interrupt()` (mark the run) and the
+    command that resumes it, exit status 130. The interrupt can land outside the graph's
+    tasks, so the graph's own handler cannot be relied on to mark the run."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return asyncio.run(work())
+    except KeyboardInterrupt:
+        on_interrupt()
+        console.print(f"Interrupted. Resume with: {resume_hint}")
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def first_line(exc: Exception) -> str:
+    """A bad-input error as one line (pydantic errors as `field: message; ...`)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
