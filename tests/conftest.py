@@ -10,11 +10,20 @@ import pytest
 from apigen_mt.environments import Environment
 
 REPO = Path(__file__).resolve().parents[1]
+# Hugging Face libraries read these at import: tests never reach the hub.
+for _name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ.setdefault(_name, "1")
 TAUBENCH_ENV = "APIGEN_MT_TAUBENCH_DIR"
 
 
 def taubench_dir() -> Path:
     return Path(os.environ.get(TAUBENCH_ENV) or REPO.parent / "shared" / "taubench")
+
+
+@pytest.fixture(scope="session")
+def taubench_root() -> Path:
+    """../shared/taubench (or $APIGEN_MT_TAUBENCH_DIR); tests check what they need in it."""
+    return taubench_dir()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """How tools are declared and executed against a sandboxed database (no domain, no LLM)."""
 
-from .declare import Tool, ToolError, ToolSet, tool
+from .declare import Tool, ToolError, ToolSet, as_sent, tool
 from .execute import ERROR_PREFIX, ToolCall, ToolExecutor, TraceEntry
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "ToolExecutor",
     "ToolSet",
     "TraceEntry",
+    "as_sent",
     "tool",
 ]

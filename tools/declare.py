@@ -5,16 +5,41 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 
 
 class ToolError(Exception):
-    """A refusal the caller (usually an agent) should see as an observation, not a crash."""
+    """A refusal the caller (usually an agent) should see as an observation, not a crash.
+
+    The executor undoes the call's writes unless `keep_writes` is set: only for tools that
+    must reproduce a reference implementation that writes before it fails (τ-bench).
+    """
+
+    def __init__(self, message: str, *, keep_writes: bool = False):
+        super().__init__(message)
+        self.keep_writes = keep_writes
+
+
+def as_sent(kind: Any, description: str) -> Any:
+    """An argument taken exactly as the caller sent it, while its schema still says `kind`.
+
+    For tools that must behave like reference code doing plain Python on whatever JSON
+    arrives (τ-bench's): `2.0` stays a float where `int` is declared, `"3"` stays a string
+    and is stored or fails as it does there. Strict domains declare plain types instead.
+    """
+    schema = {**TypeAdapter(kind).json_schema(), "description": description}
+    return Annotated[Any, WithJsonSchema(schema)]
 
 
 @dataclass(frozen=True)
@@ -78,7 +103,7 @@ def tool(*, writes: bool = False, name: str | None = None) -> Callable[[Callable
             __config__=ConfigDict(extra="forbid"),
             **fields,
         )
-        doc = textwrap.dedent(fn.__doc__ or "").strip()
+        doc = inspect.cleandoc(fn.__doc__ or "")
         return Tool(
             name=name or fn.__name__, description=doc, fn=fn, arguments_model=model, writes=writes
         )

@@ -82,8 +82,11 @@ class ToolExecutor:
         self.conn.execute("SAVEPOINT tool_call")
         try:
             result = fn(self.db, **kwargs)
-        except ToolError:
-            self._rollback()
+        except ToolError as exc:
+            if exc.keep_writes:
+                self.conn.execute("RELEASE tool_call")
+            else:
+                self._rollback()
             raise
         except Exception as exc:  # a tool bug must still be an observation, not a crash
             self._rollback()

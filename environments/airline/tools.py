@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from typing_extensions import TypedDict
 
 from apigen_mt.environments.common_tools import calculate, think, transfer_to_human_agents
-from apigen_mt.tools import ToolError, tool
+from apigen_mt.tools import ToolError, as_sent, tool
 
 from . import records
 
@@ -43,40 +43,46 @@ AIRPORTS = {
     "MSP": "Minneapolis",
     "DTW": "Detroit",
     "PHL": "Philadelphia",
-    "LGA": "New York",
+    "LGA": "LaGuardia",  # τ-bench's own text (LaGuardia is in New York)
 }
 
-Number = int | float  # kept as given: τ-bench's hash tells 100 from 100.0
+# Tolerance as τ-bench's: nested objects keep extra keys (τ-bench stores the passengers,
+# payments and flight entries it is given, extra keys included), and numbers are taken as
+# sent — 100 and 100.0 stay apart (τ-bench's hash tells them apart), a string amount fails
+# where τ-bench's arithmetic fails and is stored where τ-bench stores it.
+_AS_TAUBENCH = ConfigDict(extra="allow")
 
 
 class FlightRef(TypedDict):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = _AS_TAUBENCH  # type: ignore[misc]
     flight_number: Annotated[str, Field(description="Flight number, such as 'HAT001'.")]
     date: Annotated[str, Field(description="The date, in the format 'YYYY-MM-DD'.")]
 
 
 class Passenger(TypedDict):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = _AS_TAUBENCH  # type: ignore[misc]
     first_name: Annotated[str, Field(description="The first name of the passenger.")]
     last_name: Annotated[str, Field(description="The last name of the passenger.")]
     dob: Annotated[str, Field(description="Date of birth, in the format 'YYYY-MM-DD'.")]
 
 
 class Payment(TypedDict):
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    __pydantic_config__ = _AS_TAUBENCH  # type: ignore[misc]
     payment_id: Annotated[str, Field(description="Payment id, such as 'credit_card_7815826'.")]
-    amount: Annotated[Number, Field(description="The amount to pay with this method.")]
+    amount: as_sent(int | float, "The amount to pay with this method.")
 
 
 UserId = Annotated[str, Field(description="The user id, such as 'sara_doe_496'.")]
 ReservationId = Annotated[str, Field(description="The reservation id, such as '8JX2WO'.")]
 Airport = Annotated[str, Field(description="IATA code of an airport, such as 'JFK'.")]
 Date = Annotated[str, Field(description="The date, in the format 'YYYY-MM-DD'.")]
-Cabin = Annotated[Literal["basic_economy", "economy", "business"], Field(description="Cabin.")]
+# Not checked, as in τ-bench: an unknown cabin fails at the seat look-up, an unknown trip
+# type or insurance answer is stored as given.
+Cabin = as_sent(Literal["basic_economy", "economy", "business"], "Cabin.")
 PaymentId = Annotated[
     str, Field(description="Payment id in the user's profile, such as 'gift_card_7815826'.")
 ]
-Count = Annotated[int, Field(description="A number of bags.")]
+Count = as_sent(int, "A number of bags.")
 
 
 def _reservation(db: Database, reservation_id: str) -> dict[str, Any]:
@@ -114,14 +120,14 @@ def book_reservation(
     user_id: UserId,
     origin: Airport,
     destination: Airport,
-    flight_type: Annotated[Literal["one_way", "round_trip"], Field(description="Trip type.")],
+    flight_type: as_sent(Literal["one_way", "round_trip"], "Trip type."),
     cabin: Cabin,
     flights: Annotated[list[FlightRef], Field(description="Every flight of the trip, in order.")],
     passengers: Annotated[list[Passenger], Field(description="Every passenger.")],
     payment_methods: Annotated[list[Payment], Field(description="How the total is paid.")],
     total_baggages: Count,
     nonfree_baggages: Count,
-    insurance: Annotated[Literal["yes", "no"], Field(description="Travel insurance.")],
+    insurance: as_sent(Literal["yes", "no"], "Travel insurance."),
 ) -> dict:
     """Book a reservation.
 
@@ -148,12 +154,18 @@ def book_reservation(
     if paid != total:
         raise ToolError(f"payment amount does not add up, total price is {total}, but paid {paid}")
     for p in payment_methods:
-        method = methods[p["payment_id"]]
+        method = methods.get(p["payment_id"])
+        if method is None:
+            # τ-bench's quirk: a certificate listed twice is deleted, then looked up again
+            # (KeyError) after the payments before it were taken: the call fails with them
+            # kept and no reservation.
+            raise ToolError(repr(p["payment_id"]), keep_writes=True)
         if method["source"] == "gift_card":
             method["amount"] -= p["amount"]
             records.set_payment_amount(db, user_id, p["payment_id"], method["amount"])
         elif method["source"] == "certificate":
             records.delete_payment_method(db, user_id, p["payment_id"])
+            del methods[p["payment_id"]]
     reservation = {
         "reservation_id": reservation_id,
         "user_id": user_id,
@@ -195,7 +207,10 @@ def cancel_reservation(db: Database, reservation_id: ReservationId) -> dict:
 @tool()
 def get_reservation_details(db: Database, reservation_id: ReservationId) -> dict:
     """Get the details of a reservation."""
-    return _reservation(db, reservation_id)
+    found = records.reservation(db, reservation_id)
+    if found is None:
+        raise ToolError("user not found")  # sic: τ-bench's text for a missing reservation
+    return found
 
 
 @tool()
@@ -258,7 +273,7 @@ def search_onestop_flight(db: Database, origin: Airport, destination: Airport, d
 def send_certificate(
     db: Database,
     user_id: UserId,
-    amount: Annotated[Number, Field(description="Certificate amount to send.")],
+    amount: as_sent(int | float, "Certificate amount to send."),
 ) -> str:
     """Send a certificate to a user. Be careful: only as the policy allows."""
     user = records.user(db, user_id)

@@ -13,7 +13,7 @@ from pydantic import Field
 from sqlite_utils import Database
 
 from apigen_mt.environments.common_tools import calculate, think, transfer_to_human_agents
-from apigen_mt.tools import ToolError, tool
+from apigen_mt.tools import ToolError, as_sent, tool
 
 from .records import load_orders, load_products, load_users
 from .schema import SCHEMA
@@ -102,10 +102,11 @@ def _price_difference(db: Database, order: dict, item_ids: list[str], new_item_i
 def cancel_pending_order(
     db: Database,
     order_id: OrderId,
-    reason: Annotated[
+    # Taken as sent and checked after the order, in τ-bench's order of checks.
+    reason: as_sent(
         Literal["no longer needed", "ordered by mistake"],
-        Field(description="Why: 'no longer needed' or 'ordered by mistake'."),
-    ],
+        "Why: 'no longer needed' or 'ordered by mistake'.",
+    ),
 ) -> dict:
     """Cancel a pending order; orders already processed or delivered cannot be cancelled.
 
@@ -116,6 +117,8 @@ def cancel_pending_order(
     order = _order(db, order_id)
     if order["status"] != "pending":
         raise ToolError("non-pending order cannot be cancelled")
+    if reason not in ("no longer needed", "ordered by mistake"):
+        raise ToolError("invalid reason")
     for payment in list(order["payment_history"]):
         method_id = payment["payment_method_id"]
         _add_payment(db, order, "refund", payment["amount"], method_id)
