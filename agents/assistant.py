@@ -13,8 +13,8 @@ from .structured import RoleFailure, transport_failure
 
 SYSTEM = """{policy}
 
-Work through the available tools; call at most one tool at a time, and do not write to the \
-user in the same turn as a tool call."""
+Work through the available tools. Several calls in one message run one after another, in \
+the order given."""
 
 
 class Assistant:

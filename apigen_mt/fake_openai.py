@@ -18,7 +18,8 @@ from typing import Any
 @dataclass
 class Reply:
     content: str | None = ""
-    tool_calls: list[dict[str, Any]] | None = None  # [{"name":..., "arguments": {...}}]
+    # [{"name":..., "arguments": {...}}]; arguments given as a string go out verbatim
+    tool_calls: list[dict[str, Any]] | None = None
     prompt_tokens: int = 10
     completion_tokens: int = 5
     delay: float = 0.0
@@ -148,6 +149,11 @@ class FakeOpenAIServer:
         return Handler
 
 
+def _arguments(arguments: Any) -> str:
+    """Arguments as the wire carries them; a string is sent as is (e.g. JSON cut off)."""
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
 def _completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
     if reply.tool_calls:
@@ -155,7 +161,7 @@ def _completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
             {
                 "id": f"call_{i}",
                 "type": "function",
-                "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))},
+                "function": {"name": c["name"], "arguments": _arguments(c.get("arguments", {}))},
             }
             for i, c in enumerate(reply.tool_calls)
         ]

@@ -18,11 +18,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
 from apigen_mt.agents import RoleFailure, is_stop
-from apigen_mt.tools.langchain_tools import langchain_tools, using_executor
+from apigen_mt.tools.langchain_tools import run_tool_calls
 
 from .context import DialogueContext
 from .human_turn import human_turn
@@ -60,7 +59,12 @@ async def assistant(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     if state["steps"] >= ctx.max_steps:
         return {"ended_by": "turn_limit"}
-    reply = await ctx.agent.ainvoke(ctx.store.transcript(state["episode_id"]))
+    transcript = ctx.store.transcript(state["episode_id"])
+    reply = await ctx.agent.ainvoke(transcript)
+    if _is_empty(reply):  # never hand the user an empty agent message: resample once
+        reply = await ctx.agent.ainvoke(transcript)
+        if _is_empty(reply):
+            return {"ended_by": "assistant_failure", "reason": "assistant: empty reply, twice"}
     if isinstance(reply, RoleFailure):
         return {"ended_by": "assistant_failure", "reason": str(reply)}
     ctx.store.append_turns(state["episode_id"], [reply])
@@ -71,10 +75,8 @@ async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> d
     ctx = runtime.context
     request = ctx.store.transcript(state["episode_id"])[-1]
     sandbox = ctx.sandboxes[state["sandbox_id"]]
-    node = ToolNode(langchain_tools(ctx.env.domain.tools), handle_tool_errors=True)
-    with using_executor(sandbox.executor):
-        result = await node.ainvoke({"messages": [request]}, config)
-    ctx.store.append_turns(state["episode_id"], result["messages"])
+    answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
+    ctx.store.append_turns(state["episode_id"], answers)
     update: dict[str, Any] = {"steps": state["steps"] + 1}
     if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):
         update["ended_by"] = "transfer"
@@ -112,6 +114,15 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     return {"accepted": accepted, "reason": "; ".join(reasons)}
 
 
+def _is_empty(reply: AIMessage | RoleFailure) -> bool:
+    return (
+        isinstance(reply, AIMessage)
+        and not reply.text.strip()
+        and not reply.tool_calls
+        and not reply.invalid_tool_calls
+    )
+
+
 def _fingerprint(messages) -> str:
     """Identity of a trajectory: what was said and which calls were made, in order."""
     parts = [
@@ -134,7 +145,8 @@ def _after_assistant(state: DialogueState, runtime: Ctx) -> str:
     if state.get("ended_by"):
         return "verify"
     last = runtime.context.store.transcript(state["episode_id"])[-1]
-    return "tools" if isinstance(last, AIMessage) and last.tool_calls else "human"
+    calls = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
+    return "tools" if calls else "human"
 
 
 def _after_tools(state: DialogueState) -> str:

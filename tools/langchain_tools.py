@@ -1,4 +1,4 @@
-"""A domain's tools as LangChain tools for `ToolNode`, run on the current sandbox.
+"""A domain's tools as LangChain tools, run on the current sandbox.
 
 Arguments go to our executor unvalidated by LangChain, so a bad call becomes the same
 `Error: ...` observation (and trace entry) as anywhere else, never an exception. The tools
@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 
 from .declare import ToolSet
-from .execute import ToolExecutor
+from .execute import ERROR_PREFIX, ToolExecutor
 
 _executor: contextvars.ContextVar[ToolExecutor | None] = contextvars.ContextVar(
     "apigen_mt_tool_executor", default=None
@@ -64,3 +66,52 @@ def _build(toolset: ToolSet, executor_of) -> list[BaseTool]:
         )
         for t in toolset
     ]
+
+
+async def run_tool_calls(
+    message: AIMessage, toolset: ToolSet, executor: ToolExecutor, config: RunnableConfig
+) -> list[ToolMessage]:
+    """Answer every call of one agent message, one after another in the order given.
+
+    As τ-bench's environment does: each call sees the writes of the calls before it and
+    gets exactly the observation it would get alone (running them concurrently on one
+    sandbox made their savepoints collide). A call whose arguments are not valid JSON
+    (cut off at max_tokens, or from a model without guided decoding) gets an error
+    observation naming the tool, so the agent can try again.
+    """
+    tools = {t.name: t for t in langchain_tools(toolset)}
+    answers = []
+    with using_executor(executor):
+        for call in _in_order(message):
+            if call.get("type") == "invalid_tool_call":
+                content = invalid_call_observation(call)
+            elif call["name"] in tools:
+                answer = await tools[call["name"]].ainvoke(call, config)
+                if isinstance(answer, ToolMessage):
+                    answers.append(answer)
+                    continue
+                content = str(answer)  # a call without an id gets plain content back
+            else:  # unknown tool: the executor's own error text and trace entry
+                content = executor.call(str(call["name"]), call["args"]).observation
+            answers.append(
+                ToolMessage(content, tool_call_id=call["id"] or "", name=str(call["name"] or ""))
+            )
+    return answers
+
+
+def invalid_call_observation(call: dict[str, Any]) -> str:
+    raw = str(call.get("args") or "")
+    shown = raw if len(raw) <= 200 else raw[:200] + "…"
+    return (
+        f"{ERROR_PREFIX}the arguments of {call.get('name') or 'the tool call'} are not valid "
+        f"JSON ({shown!r}); call the tool again with complete JSON arguments"
+    )
+
+
+def _in_order(message: AIMessage) -> list[dict[str, Any]]:
+    """Valid and invalid calls together, in the order the model wrote them."""
+    calls = [{**c, "type": "tool_call"} for c in message.tool_calls]
+    calls += [dict(c) for c in message.invalid_tool_calls]
+    raw = message.additional_kwargs.get("tool_calls") or []
+    position = {c.get("id"): i for i, c in enumerate(raw) if isinstance(c, dict)}
+    return sorted(calls, key=lambda c: position.get(c.get("id"), len(position)))
