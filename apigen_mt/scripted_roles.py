@@ -62,10 +62,23 @@ APPROVE = {
 
 
 class OracleRoles:
-    def __init__(self, domain: str = "retail", propose: Proposal | None = None):
+    """Every role played from the prompts. `calls_per_message` > 1 and `text_with_calls`
+    give its agent a capable model's habits: several gold calls in one message (parallel
+    tool calls) and a sentence beside them."""
+
+    def __init__(
+        self,
+        domain: str = "retail",
+        propose: Proposal | None = None,
+        *,
+        calls_per_message: int = 1,
+        text_with_calls: str = "",
+    ):
         if propose is None and domain not in PROPOSERS:
             raise ValueError(f"no scripted proposer for domain {domain!r}; pass propose=")
         self.propose = propose or PROPOSERS[domain]
+        self.calls_per_message = max(1, calls_per_message)
+        self.text_with_calls = text_with_calls
         self._plans: dict[str, dict[str, Any]] = {}  # instruction -> {actions, outputs}
         self._lock = threading.Lock()
 
@@ -73,8 +86,8 @@ class OracleRoles:
 
     def reply(
         self, messages: list[tuple[str, str]], schema: dict | None, tools: bool
-    ) -> str | dict[str, Any]:
-        """A text reply, or {"name", "arguments"} for a tool call."""
+    ) -> str | list[dict[str, Any]]:
+        """A text reply, or the tool calls to make: [{"name", "arguments"}, ...]."""
         fields = set((schema or {}).get("properties", {}))
         if "actions" in fields:
             return self._proposal(_containing(messages, RECORDS_HEADING))
@@ -126,7 +139,7 @@ class OracleRoles:
         spoken = any(role == "assistant" for role, _ in messages[1:])
         return "Yes, please go ahead." if spoken else instruction
 
-    def _agent(self, messages: list[tuple[str, str]]) -> str | dict[str, Any]:
+    def _agent(self, messages: list[tuple[str, str]]) -> str | list[dict[str, Any]]:
         said = [text for role, text in messages if role == "user"]
         with self._lock:
             plan = self._plans.get(said[0].strip()) if said else None
@@ -134,7 +147,7 @@ class OracleRoles:
             return "I am sorry, I cannot help with that."
         done = sum(role == "tool" for role, _ in messages)
         if done < len(plan["actions"]):
-            return plan["actions"][done]
+            return plan["actions"][done : done + self.calls_per_message]
         return " ".join([DONE, *map(str, plan["outputs"])])
 
     # -- adapters --------------------------------------------------------------------------
@@ -149,10 +162,12 @@ class OracleRoles:
                 _schema_of(kwargs.get("response_format")),
                 bool(kwargs.get("tools")),
             )
-            if isinstance(out, dict):
+            if isinstance(out, list):
                 return AIMessage(
-                    content="",
-                    tool_calls=[{"name": out["name"], "args": out["arguments"], "id": _call_id()}],
+                    content=self.text_with_calls,
+                    tool_calls=[
+                        {"name": c["name"], "args": c["arguments"], "id": _call_id()} for c in out
+                    ],
                 )
             return out
 
@@ -167,8 +182,8 @@ class OracleRoles:
             out = self.reply(
                 messages, _schema_of(body.get("response_format")), bool(body.get("tools"))
             )
-            if isinstance(out, dict):
-                return Reply(content="", tool_calls=[out])
+            if isinstance(out, list):
+                return Reply(content=self.text_with_calls, tool_calls=out)
             return Reply(content=out)
 
         return respond

@@ -39,9 +39,11 @@ class FaultyResponder:
 
 
 @contextmanager
-def oracle_endpoint(monkeypatch, *, share: float = 0.0, latency: float = 0.0, timeout=None):
+def oracle_endpoint(
+    monkeypatch, *, share: float = 0.0, latency: float = 0.0, timeout=None, oracle=None
+):
     """Every role pointed (by the standard env vars) at a loopback oracle."""
-    responder = FaultyResponder(OracleRoles(), share)
+    responder = FaultyResponder(oracle or OracleRoles(), share)
     with FakeOpenAIServer(responder=responder, latency=latency) as server:
         monkeypatch.setenv("APIGEN_MT_BASE_URL", server.base_url)
         monkeypatch.setenv("APIGEN_MT_API_KEY", "test")

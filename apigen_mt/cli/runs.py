@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from apigen_mt.export import FORMATS, export_run
+from apigen_mt.export import ARGUMENTS, FORMATS, export_run
 from apigen_mt.pricing import PriceTable
 from apigen_mt.report import run_report
 from apigen_mt.runs import store_at
@@ -111,14 +111,30 @@ def export(
     pairs: Annotated[
         bool, typer.Option("--pairs", help="Also write accepted/rejected preference pairs.")
     ] = False,
+    arguments: Annotated[
+        str,
+        typer.Option(
+            help="OpenAI rows: tool-call arguments as a JSON object (what Hugging Face chat "
+            "templates expect) or a JSON string (OpenAI's fine-tuning API)."
+        ),
+    ] = "object",
 ) -> None:
     """Write the run's accepted, unique trajectories in a training format."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    if arguments not in ARGUMENTS:
+        raise typer.BadParameter("choose object or string", param_hint="--arguments")
     store = _store(out)
     _run(store, run_id)
     try:
-        result = export_run(store, run_id, fmt, dest or out / "exports", pairs=pairs)  # type: ignore[arg-type]
+        result = export_run(
+            store,
+            run_id,
+            fmt,  # type: ignore[arg-type]
+            dest or out / "exports",
+            pairs=pairs,
+            arguments=arguments,  # type: ignore[arg-type]
+        )
     except RuntimeError as exc:
         raise typer.BadParameter(str(exc), param_hint="--format") from None
     console.print(f"{result['rows']} trajectories -> {result['path']}")

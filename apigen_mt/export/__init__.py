@@ -17,29 +17,39 @@ from typing import Any, Literal
 from apigen_mt.environments import get_domain
 from apigen_mt.store import RunStore
 
-from .formats import openai_row, sharegpt_row
+from .formats import Arguments, openai_row, sharegpt_row
 
 Format = Literal["sharegpt", "openai", "hf"]
 FORMATS = ("sharegpt", "openai", "hf")
+ARGUMENTS = ("object", "string")
 
 
-def accepted_rows(store: RunStore, run_id: str, fmt: Format) -> list[dict[str, Any]]:
+def accepted_rows(
+    store: RunStore, run_id: str, fmt: Format, *, arguments: Arguments = "object"
+) -> list[dict[str, Any]]:
     run = store.run(run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in {store.path}")
+    if arguments not in ARGUMENTS:
+        raise ValueError(f"unknown arguments form {arguments!r}; choose object or string")
     domain = get_domain(run["domain"])
     policy, tools = domain.policy, domain.tools.openai_schemas()
-    shape = openai_row if fmt == "openai" else sharegpt_row
     rows = []
     for t in store.run_trajectories(run_id):
         if t["accepted"] and not t["duplicate"]:
-            row = shape(store.transcript(t["id"]), policy, tools)
+            messages = store.transcript(t["id"])
+            if fmt == "openai":
+                row = openai_row(messages, policy, tools, arguments=arguments)
+            else:
+                row = sharegpt_row(messages, policy, tools)
             row["id"] = t["id"]
             rows.append(row)
     return rows
 
 
-def preference_pairs(store: RunStore, run_id: str) -> list[dict[str, Any]]:
+def preference_pairs(
+    store: RunStore, run_id: str, *, arguments: Arguments = "object"
+) -> list[dict[str, Any]]:
     """For each task with both outcomes: the accepted and a rejected dialogue (OpenAI shape).
     The paper throws failures away; they make natural negatives for DPO-style training."""
     run = store.run(run_id)
@@ -57,8 +67,12 @@ def preference_pairs(store: RunStore, run_id: str) -> list[dict[str, Any]]:
             pairs.append(
                 {
                     "task_id": task_id,
-                    "chosen": openai_row(store.transcript(chosen["id"]), policy, tools),
-                    "rejected": openai_row(store.transcript(rejected["id"]), policy, tools),
+                    "chosen": openai_row(
+                        store.transcript(chosen["id"]), policy, tools, arguments=arguments
+                    ),
+                    "rejected": openai_row(
+                        store.transcript(rejected["id"]), policy, tools, arguments=arguments
+                    ),
                     "rejected_reason": rejected["reason"],
                 }
             )
@@ -66,14 +80,21 @@ def preference_pairs(store: RunStore, run_id: str) -> list[dict[str, Any]]:
 
 
 def export_run(
-    store: RunStore, run_id: str, fmt: Format, dest: str | Path, *, pairs: bool = False
+    store: RunStore,
+    run_id: str,
+    fmt: Format,
+    dest: str | Path,
+    *,
+    pairs: bool = False,
+    arguments: Arguments = "object",
 ) -> dict[str, Any]:
-    """Write the export under `dest`; returns {format, rows, path(s)}."""
+    """Write the export under `dest`; returns {format, rows, path(s)}. `arguments`: tool
+    call arguments in OpenAI rows as JSON objects (chat templates) or strings (the API)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    rows = accepted_rows(store, run_id, fmt)
+    rows = accepted_rows(store, run_id, fmt, arguments=arguments)
     if fmt == "sharegpt":
         path = dest / f"{run_id}.sharegpt.json"
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -86,7 +107,7 @@ def export_run(
         path = save_hf_dataset(store, run_id, rows, dest / f"{run_id}-hf")
     result: dict[str, Any] = {"format": fmt, "rows": len(rows), "path": str(path)}
     if pairs:
-        pair_rows = preference_pairs(store, run_id)
+        pair_rows = preference_pairs(store, run_id, arguments=arguments)
         pairs_path = dest / f"{run_id}.pairs.jsonl"
         _write_jsonl(pairs_path, pair_rows)
         result.update(pairs=len(pair_rows), pairs_path=str(pairs_path))
