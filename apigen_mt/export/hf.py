@@ -39,7 +39,10 @@ exactly the database state of a blueprint proven executable and policy-compliant
 ## Columns
 
 `conversations` (list of `{{from, value}}`, from = human | gpt | function_call |
-observation), `system` (the domain policy), `tools` (JSON string), `id`.
+observation, alternating as LLaMA-Factory's `sharegpt` format requires; a function_call
+value is `{{name, arguments}}`, a list of them for parallel calls, or text followed by
+`<tool_call>…</tool_call>`; parallel results are one observation, a JSON list), `system`
+(the domain policy), `tools` (JSON string), `id`.
 
 ## Run configuration
 
