@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .pricing import PriceTable
+from .quality import QualityReport, quality_report
 from .store import RunStore
 
 STAGES = ["propose", "format", "execution", "policy", "committee"]
@@ -44,6 +45,7 @@ class RunReport(BaseModel):
     tokens_by_role: dict[str, TokenLine]
     total: TokenLine
     cost_per_trajectory: float | None
+    quality: QualityReport | None = None
 
     def adds_up(self) -> bool:
         """Every proposal has one final status, every attempt one outcome."""
@@ -129,7 +131,26 @@ def run_report(store: RunStore, run_id: str, prices: PriceTable | None = None) -
         cost_per_trajectory=(total.cost / len(unique))
         if unique and total.cost is not None
         else None,
+        quality=run_quality(store, run_id, run["domain"], unique),
     )
+
+
+def run_quality(
+    store: RunStore, run_id: str, domain_name: str, unique: list[dict] | None = None
+) -> QualityReport:
+    """Quality figures over the run's tasks and its accepted, unique dialogues."""
+    from .environments import get_domain
+
+    try:
+        tools = get_domain(domain_name).tools
+        names, writes = tools.names, tools.write_names
+    except KeyError:  # a domain registered by code this process has not imported
+        names, writes = [], []
+    if unique is None:
+        unique = [t for t in store.run_trajectories(run_id) if t["accepted"] and not t["duplicate"]]
+    tasks = [t["data"] for t in store.tasks(run_id)]
+    transcripts = [store.transcript(t["id"]) for t in unique]
+    return quality_report(tasks, transcripts, names, writes)
 
 
 def _own_reasons(blueprint: dict) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from apigen_mt.quality import QualityReport
 from apigen_mt.report import RunReport
 
 FUNNEL_LABELS = {
@@ -63,3 +64,49 @@ def print_report(report: RunReport, console: Console) -> None:
     else:
         per = "n/a (no accepted trajectory)"
     console.print(f"Cost per unique accepted trajectory: {per}")
+    if report.quality is not None:
+        print_quality(report.quality, console)
+
+
+def print_quality(q: QualityReport, console: Console) -> None:
+    console.print(f"[bold]Quality[/] ({q.tasks} tasks, {q.dialogues} accepted unique dialogues)")
+    if q.tool_calls:
+        used = ", ".join(f"{name} {n}" for name, n in q.tool_calls.items())
+        console.print(f"  gold calls per tool: {used}")
+    if q.tools_unused:
+        console.print(f"  tools never used: {', '.join(q.tools_unused)}")
+    table = Table()
+    for col in ("per item", "n", "mean", "min", "max", "paper (APIGen-MT-5k)"):
+        table.add_column(col, justify="left" if col == "per item" else "right")
+    rows = [
+        ("writes per task", q.writes_per_task, ""),
+        ("user turns per dialogue", q.user_turns, f"≈{q.paper['user_turns_mean']:g}"),
+        ("tool calls per dialogue", q.agent_tool_calls, f"≈{q.paper['tool_calls_mean']:g}"),
+        (
+            "turns per dialogue",
+            q.turns,
+            f"{q.paper['turns_min']:g}–{q.paper['turns_max']:g}",
+        ),
+    ]
+    for label, d, paper in rows:
+        table.add_row(label, str(d.count), *(_num(v) for v in (d.mean, d.min, d.max)), paper)
+    console.print(table)
+    spread = ", ".join(f"{who} {n}" for who, n in list(q.personas.items())[:6])
+    console.print(f"  personas: {len(q.personas)} kinds; most common: {spread or 'none'}")
+    console.print(f"  exact duplicate tasks (same user and action multiset): {q.exact_duplicates}")
+    near = q.near_duplicates
+    if near.available:
+        console.print(
+            f"  near-duplicate instructions (MinHash Jaccard of word 3-shingles ≥ "
+            f"{near.threshold}): {near.count}"
+        )
+    else:
+        console.print("  near-duplicate instructions: needs the quality extra (datasketch)")
+    console.print(
+        "  distinct-n of instructions: "
+        + ", ".join(f"{k.split('_')[1]}: {v:.3f}" for k, v in q.distinct.items())
+    )
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:g}"

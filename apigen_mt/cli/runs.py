@@ -12,6 +12,7 @@ from rich.table import Table
 
 from apigen_mt.export import ARGUMENTS, FORMATS, export_run
 from apigen_mt.pricing import PriceTable
+from apigen_mt.quality import plot_quality
 from apigen_mt.report import run_report
 from apigen_mt.runs import store_at
 
@@ -89,18 +90,31 @@ def report(
     out: Out = DEFAULT_OUT,
     prices: Annotated[Path | None, typer.Option(help="Price table JSON.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Write the quality histograms as PNGs into this folder."),
+    ] = None,
 ) -> None:
-    """The run's funnel: counts per stage, rejection reasons, tokens and cost."""
+    """The run's funnel (counts per stage, rejection reasons, tokens and cost) and the
+    quality of its data (tool coverage, lengths, personas, duplicates, distinct-n)."""
     store = _store(out)
     _run(store, run_id)
     try:
         result = run_report(store, run_id, PriceTable.load(prices))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--prices") from None
+    written = []
+    if plot is not None and result.quality is not None:
+        try:
+            written = plot_quality(result.quality, plot)
+        except RuntimeError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--plot") from None
     if as_json:
         print(result.model_dump_json())
     else:
         print_report(result, console)
+        for path in written:
+            console.print(f"plot -> {path}")
 
 
 def export(
@@ -118,6 +132,13 @@ def export(
             "templates expect) or a JSON string (OpenAI's fine-tuning API)."
         ),
     ] = "object",
+    dedup_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Leave out trajectories whose instruction near-duplicates one already "
+            "exported (MinHash Jaccard of word 3-shingles >= T, in (0, 1])."
+        ),
+    ] = None,
 ) -> None:
     """Write the run's accepted, unique trajectories in a training format."""
     if fmt not in FORMATS:
@@ -134,9 +155,15 @@ def export(
             dest or out / "exports",
             pairs=pairs,
             arguments=arguments,  # type: ignore[arg-type]
+            dedup_threshold=dedup_threshold,
         )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dedup-threshold") from None
     except RuntimeError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--format") from None
+        hint = "--dedup-threshold" if "datasketch" in str(exc) else "--format"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
     console.print(f"{result['rows']} trajectories -> {result['path']}")
+    if dedup_threshold is not None:
+        console.print(f"{result['near_duplicates_left_out']} left out as near duplicates")
     if pairs:
         console.print(f"{result['pairs']} preference pairs -> {result['pairs_path']}")

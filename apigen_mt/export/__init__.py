@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from apigen_mt.environments import get_domain
+from apigen_mt.quality import NearDuplicateFilter
 from apigen_mt.store import RunStore
 
 from .formats import Arguments, openai_row, sharegpt_row
@@ -25,8 +26,15 @@ ARGUMENTS = ("object", "string")
 
 
 def accepted_rows(
-    store: RunStore, run_id: str, fmt: Format, *, arguments: Arguments = "object"
+    store: RunStore,
+    run_id: str,
+    fmt: Format,
+    *,
+    arguments: Arguments = "object",
+    dedup_threshold: float | None = None,
 ) -> list[dict[str, Any]]:
+    """Rows of the accepted, unique trajectories; with `dedup_threshold`, a trajectory whose
+    task instruction near-duplicates that of one already taken is left out."""
     run = store.run(run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in {store.path}")
@@ -34,9 +42,13 @@ def accepted_rows(
         raise ValueError(f"unknown arguments form {arguments!r}; choose object or string")
     domain = get_domain(run["domain"])
     policy, tools = domain.policy, domain.tools.openai_schemas()
+    keep = NearDuplicateFilter(dedup_threshold) if dedup_threshold is not None else None
+    instructions = {t["id"]: t["data"].get("instruction", "") for t in store.tasks(run_id)}
     rows = []
     for t in store.run_trajectories(run_id):
         if t["accepted"] and not t["duplicate"]:
+            if keep and keep.match(t["id"], instructions.get(t["task_id"], "")) is not None:
+                continue
             messages = store.transcript(t["id"])
             if fmt == "openai":
                 row = openai_row(messages, policy, tools, arguments=arguments)
@@ -87,6 +99,7 @@ def export_run(
     *,
     pairs: bool = False,
     arguments: Arguments = "object",
+    dedup_threshold: float | None = None,
 ) -> dict[str, Any]:
     """Write the export under `dest`; returns {format, rows, path(s)}. `arguments`: tool
     call arguments in OpenAI rows as JSON objects (chat templates) or strings (the API)."""
@@ -94,7 +107,8 @@ def export_run(
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    rows = accepted_rows(store, run_id, fmt, arguments=arguments)
+    rows = accepted_rows(store, run_id, fmt, arguments=arguments, dedup_threshold=dedup_threshold)
+    unique = sum(t["accepted"] and not t["duplicate"] for t in store.run_trajectories(run_id))
     if fmt == "sharegpt":
         path = dest / f"{run_id}.sharegpt.json"
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -104,8 +118,20 @@ def export_run(
     else:
         from .hf import save_hf_dataset
 
-        path = save_hf_dataset(store, run_id, rows, dest / f"{run_id}-hf")
-    result: dict[str, Any] = {"format": fmt, "rows": len(rows), "path": str(path)}
+        path = save_hf_dataset(
+            store,
+            run_id,
+            rows,
+            dest / f"{run_id}-hf",
+            left_out=unique - len(rows),
+            threshold=dedup_threshold,
+        )
+    result: dict[str, Any] = {
+        "format": fmt,
+        "rows": len(rows),
+        "path": str(path),
+        "near_duplicates_left_out": unique - len(rows),
+    }
     if pairs:
         pair_rows = preference_pairs(store, run_id, arguments=arguments)
         pairs_path = dest / f"{run_id}.pairs.jsonl"

@@ -33,6 +33,7 @@ exactly the database state of a blueprint proven executable and policy-compliant
 
 - Domain: `{domain}`
 - Rows: {rows} (accepted, unique trajectories)
+- Left out as near duplicates: {dedup}
 - Seed: {seed}
 - Code version: `{code_version}`
 
@@ -58,7 +59,15 @@ value is `{{name, arguments}}`, a list of them for parallel calls, or text follo
 """
 
 
-def save_hf_dataset(store: RunStore, run_id: str, rows: list[dict[str, Any]], dest: Path) -> Path:
+def save_hf_dataset(
+    store: RunStore,
+    run_id: str,
+    rows: list[dict[str, Any]],
+    dest: Path,
+    *,
+    left_out: int = 0,
+    threshold: float | None = None,
+) -> Path:
     try:
         import datasets
     except ImportError:
@@ -85,6 +94,12 @@ def save_hf_dataset(store: RunStore, run_id: str, rows: list[dict[str, Any]], de
             run_id=run_id,
             domain=report.domain,
             rows=len(rows),
+            dedup=(
+                f"{left_out} (instructions with a MinHash Jaccard of word 3-shingles of "
+                f"{threshold} or more to one already exported)"
+                if threshold is not None
+                else "none (no --dedup-threshold)"
+            ),
             seed=report.seed,
             code_version=report.code_version,
             config=json.dumps(report.config, indent=2, sort_keys=True),

@@ -47,6 +47,21 @@ class RunStore(PhaseRecords, RunRecords):
         for name, columns, unique in INDEXES:
             self.db[name].create_index(columns, unique=unique, if_not_exists=True)
 
+    @classmethod
+    def read_only(cls, path: str | Path) -> RunStore:
+        """The store opened with SQLite's `mode=ro` and no schema work: for readers that
+        must not write (the browser). Sees a live run's WAL like any reader."""
+        store = cls.__new__(cls)
+        store.path = str(path)
+        conn = sqlite3.connect(
+            f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+        )
+        conn.execute("PRAGMA query_only = 1")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        store.db = sqlite_utils.Database(conn)
+        store._lock = threading.RLock()
+        return store
+
     def _insert(self, table: str, row: dict[str, Any]) -> str:
         row = {"id": uuid.uuid4().hex[:12], **row}
         with self._lock:

@@ -1,0 +1,226 @@
+"""`apigen-mt browse`: the run store's pages (in-process through Datasette's client), then
+the same pages in a real browser (Playwright driving Debian's chromium) from the list of
+runs to an accepted blueprint and its dialogue, with screenshots kept and the console
+free of errors."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_evaluate import oracle_models, writing_tasks
+from test_export_trainers import SAID, capable_oracle
+from typer.testing import CliRunner
+
+from apigen_mt.cli import app
+from apigen_mt.environments import Environment
+from apigen_mt.environments.banking.tasks import TASKS as BANKING_TASKS
+from apigen_mt.graphs.evaluate import EvalConfig, EvalContext, run_evaluation
+from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
+from apigen_mt.graphs.pipeline_config import PipelineConfig
+from apigen_mt.report import run_report
+from apigen_mt.runs import STORE_FILE, open_eval, open_run
+from apigen_mt.store import RunStore
+
+pytest.importorskip("datasette")
+ARTIFACTS = Path(os.environ.get("APIGEN_MT_ARTIFACTS") or Path(__file__).parents[1] / "out")
+CHROMIUM = os.environ.get("APIGEN_MT_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory, retail_env, cache_dir) -> Path:
+    """A store with a scripted retail run (capable agent habits, a second trial that fails)
+    and a banking evaluation."""
+    out = tmp_path_factory.mktemp("browse")
+    store = RunStore(out / STORE_FILE)
+    run_id, config, _ = open_run(
+        store, PipelineConfig(domain="retail", n=6, best_of_n=1, recombine_rate=0)
+    )
+    models = capable_oracle().chat_models()
+    asyncio.run(
+        run_pipeline(
+            PipelineContext(
+                env=retail_env, store=store, models=models, config=config, run_id=run_id
+            )
+        )
+    )
+    bank = Environment.generated("banking", seed=0, cache_dir=cache_dir)
+    tasks = writing_tasks(bank, BANKING_TASKS)[:3]
+    path = out / "tasks.json"
+    path.write_text(json.dumps(tasks))
+    eval_config = EvalConfig(domain="banking", tasks_file=str(path), trials=2, concurrency=1)
+    eval_id, eval_config, _ = open_eval(store, eval_config)
+    asyncio.run(
+        run_evaluation(
+            EvalContext(
+                env=bank,
+                store=store,
+                models=oracle_models(tasks),
+                config=eval_config,
+                eval_id=eval_id,
+            )
+        )
+    )
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return out
+
+
+def _ids(store_dir: Path) -> dict[str, str]:
+    store = RunStore.read_only(store_dir / STORE_FILE)
+    runs = store.runs()
+    run = next(r for r in runs if r["config"].get("kind") != "eval")["id"]
+    evaluation = next(r for r in runs if r["config"].get("kind") == "eval")["id"]
+    blueprint = store.blueprints(run, status="accepted")[0]["id"]
+    trajectory = next(
+        t["id"] for t in store.run_trajectories(run) if t["accepted"] and t["task_id"]
+    )
+    store.close()
+    return {"run": run, "eval": evaluation, "blueprint": blueprint, "trajectory": trajectory}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_page_renders_what_it_promises(store_dir):
+    from apigen_mt.browse import make_datasette
+
+    ids = _ids(store_dir)
+    path = store_dir / STORE_FILE
+    before = _digest(path)
+    ds = make_datasette(path)
+
+    async def get(url: str) -> str:
+        response = await ds.client.get(url)
+        assert response.status_code == 200, (url, response.text[-2000:])
+        return re.sub(r"\s+", " ", response.text)
+
+    async def pages() -> dict[str, str]:
+        return {
+            "runs": await get("/apigen/runs"),
+            "run": await get(f"/apigen/run/{ids['run']}"),
+            "blueprint": await get(f"/apigen/blueprint/{ids['blueprint']}"),
+            "trajectory": await get(f"/apigen/trajectory/{ids['trajectory']}"),
+            "eval": await get(f"/apigen/eval/{ids['eval']}"),
+            "facet": await get(
+                f"/{path.stem}/blueprints_of_run?run_id={ids['run']}&status=&stage=&tool="
+                "cancel_pending_order"
+            ),
+            "missing": await get("/apigen/run/nope"),
+        }
+
+    html = asyncio.run(pages())
+    assert ids["run"] in html["runs"] and ids["eval"] in html["runs"]
+    report = run_report(RunStore.read_only(path), ids["run"])
+    funnel = re.search(r'<table id="funnel">(.*?)</table>', html["run"]).group(1)
+    for stage, count in report.funnel.items():
+        assert f'{stage.replace("_", " ")}</td><td class="num">{count}</td>' in funnel
+    assert "Quality" in html["run"] and "distinct-1" in html["run"]
+    assert f"/apigen/blueprint/{ids['blueprint']}" in html["run"]
+    assert "Gold actions" in html["blueprint"] and "cancel_pending_order" in html["blueprint"]
+    assert 'class="reviews"' in html["blueprint"] and "Round 1" in html["blueprint"]
+    assert "status" in html["blueprint"]  # the row diff of the gold actions
+    chat = html["trajectory"]
+    assert 'class="call tool-call"' in chat and "observation of cancel_pending_order" in chat
+    assert SAID in chat and "Accepted" in chat
+    assert "pass^k" in html["eval"] and 'id="per-task"' in html["eval"]
+    assert "cancel_pending_order" in html["facet"]
+    assert "No run nope" in html["missing"]
+    assert _digest(path) == before  # served read-only: not one byte written
+
+
+def test_browse_refuses_a_missing_store_and_warns_off_loopback(tmp_path, monkeypatch):
+    result = CliRunner().invoke(app, ["browse", "--out", str(tmp_path), "--no-open"])
+    assert result.exit_code == 2 and "no run store" in result.output
+    served = {}
+    monkeypatch.setattr("apigen_mt.browse.serve", lambda p, h, port: served.update(host=h))
+    RunStore(tmp_path / STORE_FILE).close()
+    result = CliRunner().invoke(
+        app, ["browse", "--out", str(tmp_path), "--no-open", "--host", "0.0.0.0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Warning" in result.output and served == {"host": "0.0.0.0"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def served(store_dir):
+    """The browse app on a loopback port, in a thread, for the browser."""
+    import uvicorn
+
+    from apigen_mt.browse import make_datasette
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(make_datasette(store_dir / STORE_FILE).app(), port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_person_follows_a_run_to_a_dialogue_in_a_real_browser(served, store_dir):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+    shots = ARTIFACTS / "browse-screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{served}/apigen/runs")
+        page.screenshot(path=str(shots / "1-runs.png"), full_page=True)
+        page.locator("a[href^='/apigen/run/']").first.click()
+        page.wait_for_selector("#funnel")
+        page.screenshot(path=str(shots / "2-run.png"), full_page=True)
+        page.locator("a.blueprint-link").first.click()
+        page.wait_for_selector("#actions")
+        assert page.locator("#actions td", has_text="cancel_pending_order").count() >= 1
+        page.screenshot(path=str(shots / "3-blueprint.png"), full_page=True)
+        page.locator("a.trajectory-link").first.click()
+        page.wait_for_selector("#chat")
+        call = page.locator(".tool-call").first
+        observation = page.locator(".observation").first
+        assert call.is_visible() and "cancel_pending_order" in call.inner_text()
+        assert observation.is_visible()
+        observation.locator("summary").click()  # a long observation is shown collapsed
+        assert '"status": "cancelled"' in observation.locator("details pre").inner_text()
+        page.screenshot(path=str(shots / "4-trajectory.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert len(list(shots.glob("*.png"))) == 4
