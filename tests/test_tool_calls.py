@@ -9,6 +9,7 @@ import json
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 from phase2_helpers import DONE, add_task, dialogue_context, scripted_user
+from taubench_differential import ADDRESS
 
 from apigen_mt.fake_openai import FakeOpenAIServer, Reply
 from apigen_mt.graphs.dialogue import run_dialogue
@@ -16,15 +17,6 @@ from apigen_mt.models import chat_model
 from apigen_mt.settings import load_settings
 from apigen_mt.testing import ScriptedChatModel
 from apigen_mt.tools.langchain_tools import run_tool_calls
-
-ADDRESS = {
-    "address1": "1 Main St",
-    "address2": "",
-    "city": "Austin",
-    "state": "TX",
-    "country": "USA",
-    "zip": "78701",
-}
 
 
 @pytest.fixture()

@@ -53,22 +53,20 @@ def extra_template_vars(datasette) -> dict[str, Any]:
         result = await database.execute(query, params or {})
         return [dict(row) for row in result.rows]
 
-    def summary(run_id: str) -> dict[str, Any] | None:
+    def report_of(make: Any, record_id: str) -> dict[str, Any] | None:
+        """A report (run or evaluation) as JSON-ready data, None for an unknown id."""
         s = store()
         try:
-            return run_report(s, run_id).model_dump(mode="json")
+            return make(s, record_id).model_dump(mode="json")
         except LookupError:
             return None
         finally:
             s.close()
 
+    def summary(run_id: str) -> dict[str, Any] | None:
+        return report_of(run_report, run_id)
+
     def evaluation(eval_id: str) -> dict[str, Any] | None:
-        s = store()
-        try:
-            return eval_report(s, eval_id).model_dump(mode="json")
-        except LookupError:
-            return None
-        finally:
-            s.close()
+        return report_of(eval_report, eval_id)
 
     return {"sql": sql, "run_summary": summary, "evaluation": evaluation, "db": db_name}
