@@ -109,7 +109,10 @@ def invalid_call_observation(call: dict[str, Any]) -> str:
 
 
 def _in_order(message: AIMessage) -> list[dict[str, Any]]:
-    """Valid and invalid calls together, in the order the model wrote them."""
+    """Valid and invalid calls together: in the order the model wrote them where the raw
+    calls are kept (`additional_kwargs["tool_calls"]`), else the valid ones in their order
+    and then the invalid ones (langchain-openai 1.x keeps only the parsed lists; an invalid
+    call runs nothing, so only the position of its error answer moves)."""
     calls = [{**c, "type": "tool_call"} for c in message.tool_calls]
     calls += [dict(c) for c in message.invalid_tool_calls]
     raw = message.additional_kwargs.get("tool_calls") or []
