@@ -44,13 +44,14 @@ class HumanChoice(BaseModel):
 
 
 def user_view(messages: list[BaseMessage]) -> list[Turn]:
-    """What the user has seen: their own messages and the agent's words, not tool traffic."""
+    """What the user has seen: their own messages and the agent's words (also the words an
+    agent writes beside its tool calls, as a chat shows them), not tool traffic."""
     turns = []
     for m in messages:
         if isinstance(m, HumanMessage):
             turns.append(Turn(speaker="user", text=str(m.content)))
-        elif isinstance(m, AIMessage) and not m.tool_calls and str(m.content).strip():
-            turns.append(Turn(speaker="agent", text=str(m.content)))
+        elif isinstance(m, AIMessage) and m.text.strip():
+            turns.append(Turn(speaker="agent", text=m.text))
     return turns
 
 

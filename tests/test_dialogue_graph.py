@@ -115,6 +115,21 @@ async def test_empty_replies_are_resampled_not_a_crash():
     assert choice.text is None and "empty reply" in choice.failure and choice.samples == 6
 
 
+def test_the_user_sees_words_written_beside_tool_calls_but_not_the_calls():
+    call = {"name": "get_order_details", "args": {"order_id": "#W1"}, "id": "c1"}
+    messages = [
+        HumanMessage("Where is #W1?"),
+        AIMessage("Let me look that up.", tool_calls=[call]),
+        AIMessage("", tool_calls=[{**call, "id": "c2"}]),
+        AIMessage([{"type": "text", "text": "It has shipped."}]),
+    ]
+    assert [(t.speaker, t.text) for t in user_view(messages)] == [
+        ("user", "Where is #W1?"),
+        ("agent", "Let me look that up."),
+        ("agent", "It has shipped."),
+    ]
+
+
 async def test_no_stop_while_a_confirmation_is_pending():
     asked = [HumanMessage("Cancel #W1"), AIMessage("I will cancel #W1. Do you confirm (yes/no)?")]
     assert awaiting_confirmation(user_view(asked))
