@@ -20,12 +20,36 @@ from apigen_mt.agents import (
     make_human_judge,
 )
 
-# The agent asked for a yes/no it has not had: the user must answer before leaving.
-_CONFIRMATION = re.compile(
-    r"\b(confirm|proceed|yes or no|yes/no|shall i|should i|would you like me to|"
-    r"do you want me to|is (that|this) (correct|right|ok))\b",
+# The stop guard: a user may not leave while the agent waits for a yes to a specific write.
+# A question that names no write ("anything else?", "ready to proceed?") is a closing, and
+# refusing the user's stop there ends good conversations in a human failure.
+_ASKS = re.compile(
+    r"\?|\(yes/no\)|\byes or no\b|\bplease confirm\b|\bconfirm with yes\b|\breply yes\b|"
+    r"\blet me know if you (want|would like|'d like) me to\b",
     re.IGNORECASE,
 )
+_GENERIC = re.compile(
+    r"\b(anything (else|more)|something else|any other|another order|any more questions|"
+    r"else (i|we) can|need anything|how can i help|help you with today)\b",
+    re.IGNORECASE,
+)
+_WRITE = re.compile(
+    r"\b(cancel|cancell?ing|cancellation|exchange|exchanging|return|returning|refund|"
+    r"refunding|modify|modifying|modification|change|changing|update|updating|book|booking|"
+    r"send|sending|add|adding|remove|removing|upgrade|upgrading|downgrade|switch|switching|"
+    r"replace|replacing|charge|charging|pay|paying|place|placing|submit|submitting|process|"
+    r"processing|apply|applying|transfer|transferring)\b",
+    re.IGNORECASE,
+)
+# A write asked for with a participle ("you want the order cancelled"), unless it is done
+# or refused ("has been cancelled", "cannot be modified").
+_ASKED_PARTICIPLE = re.compile(
+    r"\b(?<!been )(?<!was )(?<!were )(?<!be )(?<!is )(?<!are )(?<!have )(?<!has )"
+    r"(?<!i've )(?<!already )(?<!successfully )"
+    r"(cancell?ed|exchanged|returned|refunded|modified|changed|updated|booked|sent|replaced)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 LEAK_WINDOW = 12  # words copied verbatim from the instruction count as a leak
 LEAK_PENALTY = 5
 
@@ -56,9 +80,15 @@ def user_view(messages: list[BaseMessage]) -> list[Turn]:
 
 
 def awaiting_confirmation(turns: list[Turn]) -> bool:
-    return (
-        bool(turns) and turns[-1].speaker == "agent" and bool(_CONFIRMATION.search(turns[-1].text))
-    )
+    """The agent's last words ask the user to confirm a specific write (a request for a yes
+    that is not a generic closing, in a message that names the write)."""
+    if not turns or turns[-1].speaker != "agent":
+        return False
+    sentences = [s for s in _SENTENCE.split(turns[-1].text) if not _GENERIC.search(s)]
+    if not any(_ASKS.search(s) for s in sentences):
+        return False
+    text = " ".join(sentences)
+    return bool(_WRITE.search(text) or _ASKED_PARTICIPLE.search(text))
 
 
 def leaks(candidate: str, instruction: str, window: int = LEAK_WINDOW) -> bool:

@@ -2,12 +2,13 @@
 guards, the step limit, attempts, transfers."""
 
 import json
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from phase2_helpers import add_task, dialogue_context, replaying_agent, scripted_user
 
-from apigen_mt.agents import STOP
+from apigen_mt.agents import STOP, Turn
 from apigen_mt.graphs.dialogue import run_dialogue, run_dialogue_attempts
 from apigen_mt.graphs.human_turn import awaiting_confirmation, human_turn, leaks, user_view
 from apigen_mt.testing import ScriptedChatModel
@@ -128,6 +129,37 @@ def test_the_user_sees_words_written_beside_tool_calls_but_not_the_calls():
         ("agent", "Let me look that up."),
         ("agent", "It has shipped."),
     ]
+
+
+CORPUS = json.loads((Path(__file__).parent / "data" / "stop_guard_corpus.json").read_text())
+
+
+@pytest.mark.parametrize("kind", ["closings", "confirmations"])
+def test_the_stop_guard_tells_closings_from_confirmation_requests(kind):
+    """Only a pending confirmation of a specific write holds the user back (the old
+    keyword guard refused 4 of these 43 closings and missed 9 of the 42 requests)."""
+    assert len(CORPUS[kind]) >= 40
+    wrong = [
+        text
+        for text in CORPUS[kind]
+        if awaiting_confirmation([Turn(speaker="agent", text=text)]) != (kind == "confirmations")
+    ]
+    assert wrong == []
+
+
+async def test_a_stop_after_a_polite_closing_is_taken(retail_env, cancel_task):
+    ctx = dialogue_context(retail_env, cancel_task, ["cancelled"])
+    agent = ctx.assistant.responder
+
+    def polite(messages):
+        reply = agent(messages)
+        if not reply.tool_calls:
+            reply.content += " Would you like me to help with anything else?"
+        return reply
+
+    ctx.assistant = ScriptedChatModel(responder=polite)
+    state = await run_dialogue(ctx, add_task(ctx, cancel_task, ["cancelled"]))
+    assert state["ended_by"] == "user_stop" and state["accepted"]
 
 
 async def test_no_stop_while_a_confirmation_is_pending():
