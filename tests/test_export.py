@@ -135,3 +135,31 @@ def test_unknown_format_and_run_are_errors(run, tmp_path):
         export_run(store, run_id, "csv", tmp_path)  # type: ignore[arg-type]
     with pytest.raises(LookupError, match="no run"):
         export_run(store, "nope", "sharegpt", tmp_path)
+
+
+def test_unfinished_dialogues_are_left_out_unless_asked(retail_env, tmp_path):
+    """A step limit of 3 cuts every dialogue after its tool call: the state is right (so
+    the dialogue is accepted) but the conversation has no ending."""
+    import asyncio
+
+    store = RunStore()
+    config = PipelineConfig(domain="retail", n=3, best_of_n=1, recombine_rate=0, max_steps=3)
+    run_id, config, _ = open_run(store, config)
+    ctx = PipelineContext(
+        env=retail_env,
+        store=store,
+        models=OracleRoles().chat_models(),
+        config=config,
+        run_id=run_id,
+    )
+    asyncio.run(run_pipeline(ctx))
+    kept = [t for t in store.run_trajectories(run_id) if t["accepted"] and not t["duplicate"]]
+    assert kept and {t["ended_by"] for t in kept} == {"turn_limit"}
+    default = export_run(store, run_id, "hf", tmp_path / "a")
+    assert default["rows"] == 0 and default["unfinished_left_out"] == len(kept)
+    card = (tmp_path / "a" / f"{run_id}-hf" / "README.md").read_text()
+    assert (
+        f"Left out as unfinished (cut off by the step limit or a failing role): {len(kept)}" in card
+    )
+    asked = export_run(store, run_id, "sharegpt", tmp_path / "b", include_unfinished=True)
+    assert asked["rows"] == len(kept) and asked["unfinished_left_out"] == 0

@@ -139,8 +139,15 @@ def export(
             "exported (MinHash Jaccard of word 3-shingles >= T, in (0, 1])."
         ),
     ] = None,
+    include_unfinished: Annotated[
+        bool,
+        typer.Option(
+            "--include-unfinished",
+            help="Also export accepted dialogues cut off by the step limit or a failing role.",
+        ),
+    ] = False,
 ) -> None:
-    """Write the run's accepted, unique trajectories in a training format."""
+    """Write the run's accepted, unique, finished trajectories in a training format."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
     if arguments not in ARGUMENTS:
@@ -156,6 +163,7 @@ def export(
             pairs=pairs,
             arguments=arguments,  # type: ignore[arg-type]
             dedup_threshold=dedup_threshold,
+            include_unfinished=include_unfinished,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--dedup-threshold") from None
@@ -165,5 +173,9 @@ def export(
     console.print(f"{result['rows']} trajectories -> {result['path']}")
     if dedup_threshold is not None:
         console.print(f"{result['near_duplicates_left_out']} left out as near duplicates")
+    if result["unfinished_left_out"]:
+        console.print(
+            f"{result['unfinished_left_out']} left out as unfinished (--include-unfinished)"
+        )
     if pairs:
         console.print(f"{result['pairs']} preference pairs -> {result['pairs_path']}")

@@ -25,6 +25,38 @@ FORMATS = ("sharegpt", "openai", "hf")
 ARGUMENTS = ("object", "string")
 
 
+# How a finished conversation ends; one cut off by the step limit or a failing role may
+# reach the right state but teaches no ending, so exports leave it out unless asked.
+FINISHED = ("user_stop", "transfer")
+
+
+def select_trajectories(
+    store: RunStore,
+    run_id: str,
+    *,
+    include_unfinished: bool = False,
+    dedup_threshold: float | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The accepted, unique trajectories to export, and how many were left out and why:
+    unfinished (unless `include_unfinished`), and near duplicates of an instruction already
+    taken (with `dedup_threshold`)."""
+    if store.run(run_id) is None:
+        raise LookupError(f"no run {run_id!r} in {store.path}")
+    keep = NearDuplicateFilter(dedup_threshold) if dedup_threshold is not None else None
+    instructions = {t["id"]: t["data"].get("instruction", "") for t in store.tasks(run_id)}
+    chosen, left_out = [], {"unfinished": 0, "near_duplicates": 0}
+    for t in store.run_trajectories(run_id):
+        if not t["accepted"] or t["duplicate"]:
+            continue
+        if not include_unfinished and t["ended_by"] not in FINISHED:
+            left_out["unfinished"] += 1
+        elif keep and keep.match(t["id"], instructions.get(t["task_id"], "")) is not None:
+            left_out["near_duplicates"] += 1
+        else:
+            chosen.append(t)
+    return chosen, left_out
+
+
 def accepted_rows(
     store: RunStore,
     run_id: str,
@@ -32,30 +64,31 @@ def accepted_rows(
     *,
     arguments: Arguments = "object",
     dedup_threshold: float | None = None,
+    include_unfinished: bool = False,
 ) -> list[dict[str, Any]]:
-    """Rows of the accepted, unique trajectories; with `dedup_threshold`, a trajectory whose
-    task instruction near-duplicates that of one already taken is left out."""
-    run = store.run(run_id)
-    if run is None:
-        raise LookupError(f"no run {run_id!r} in {store.path}")
+    """Rows of the trajectories `select_trajectories` keeps, in the format asked."""
+    chosen, _ = select_trajectories(
+        store, run_id, include_unfinished=include_unfinished, dedup_threshold=dedup_threshold
+    )
+    return _rows(store, run_id, chosen, fmt, arguments)
+
+
+def _rows(
+    store: RunStore, run_id: str, chosen: list[dict], fmt: Format, arguments: Arguments
+) -> list[dict[str, Any]]:
     if arguments not in ARGUMENTS:
         raise ValueError(f"unknown arguments form {arguments!r}; choose object or string")
-    domain = get_domain(run["domain"])
+    domain = get_domain(store.run(run_id)["domain"])
     policy, tools = domain.policy, domain.tools.openai_schemas()
-    keep = NearDuplicateFilter(dedup_threshold) if dedup_threshold is not None else None
-    instructions = {t["id"]: t["data"].get("instruction", "") for t in store.tasks(run_id)}
     rows = []
-    for t in store.run_trajectories(run_id):
-        if t["accepted"] and not t["duplicate"]:
-            if keep and keep.match(t["id"], instructions.get(t["task_id"], "")) is not None:
-                continue
-            messages = store.transcript(t["id"])
-            if fmt == "openai":
-                row = openai_row(messages, policy, tools, arguments=arguments)
-            else:
-                row = sharegpt_row(messages, policy, tools)
-            row["id"] = t["id"]
-            rows.append(row)
+    for t in chosen:
+        messages = store.transcript(t["id"])
+        if fmt == "openai":
+            row = openai_row(messages, policy, tools, arguments=arguments)
+        else:
+            row = sharegpt_row(messages, policy, tools)
+        row["id"] = t["id"]
+        rows.append(row)
     return rows
 
 
@@ -100,6 +133,7 @@ def export_run(
     pairs: bool = False,
     arguments: Arguments = "object",
     dedup_threshold: float | None = None,
+    include_unfinished: bool = False,
 ) -> dict[str, Any]:
     """Write the export under `dest`; returns {format, rows, path(s)}. `arguments`: tool
     call arguments in OpenAI rows as JSON objects (chat templates) or strings (the API)."""
@@ -107,8 +141,10 @@ def export_run(
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    rows = accepted_rows(store, run_id, fmt, arguments=arguments, dedup_threshold=dedup_threshold)
-    unique = sum(t["accepted"] and not t["duplicate"] for t in store.run_trajectories(run_id))
+    chosen, left_out = select_trajectories(
+        store, run_id, include_unfinished=include_unfinished, dedup_threshold=dedup_threshold
+    )
+    rows = _rows(store, run_id, chosen, fmt, arguments)
     if fmt == "sharegpt":
         path = dest / f"{run_id}.sharegpt.json"
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -123,14 +159,15 @@ def export_run(
             run_id,
             rows,
             dest / f"{run_id}-hf",
-            left_out=unique - len(rows),
+            left_out=left_out,
             threshold=dedup_threshold,
         )
     result: dict[str, Any] = {
         "format": fmt,
         "rows": len(rows),
         "path": str(path),
-        "near_duplicates_left_out": unique - len(rows),
+        "near_duplicates_left_out": left_out["near_duplicates"],
+        "unfinished_left_out": left_out["unfinished"],
     }
     if pairs:
         pair_rows = preference_pairs(store, run_id, arguments=arguments)

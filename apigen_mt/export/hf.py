@@ -34,6 +34,7 @@ exactly the database state of a blueprint proven executable and policy-compliant
 - Domain: `{domain}`
 - Rows: {rows} (accepted, unique trajectories)
 - Left out as near duplicates: {dedup}
+- Left out as unfinished (cut off by the step limit or a failing role): {unfinished}
 - Seed: {seed}
 - Code version: `{code_version}`
 
@@ -65,7 +66,7 @@ def save_hf_dataset(
     rows: list[dict[str, Any]],
     dest: Path,
     *,
-    left_out: int = 0,
+    left_out: dict[str, int] | None = None,
     threshold: float | None = None,
 ) -> Path:
     try:
@@ -75,6 +76,7 @@ def save_hf_dataset(
             "the hf export needs the `datasets` library: pip install 'apigen-mt[hf]'"
         ) from None
     report = run_report(store, run_id)
+    left_out = left_out or {}
     features = datasets.Features(
         {
             "id": datasets.Value("string"),
@@ -86,7 +88,9 @@ def save_hf_dataset(
         }
     )
     datasets.disable_progress_bars()
-    dataset = datasets.Dataset.from_list(rows, features=features)
+    # from_list([]) loses the columns and crashed an export with no rows to keep.
+    columns = {name: [row[name] for row in rows] for name in features}
+    dataset = datasets.Dataset.from_dict(columns, features=features)
     (dest / "data").mkdir(parents=True, exist_ok=True)
     dataset.to_parquet(str(dest / "data" / "train-00000-of-00001.parquet"))
     (dest / "README.md").write_text(
@@ -94,9 +98,10 @@ def save_hf_dataset(
             run_id=run_id,
             domain=report.domain,
             rows=len(rows),
+            unfinished=left_out.get("unfinished", 0),
             dedup=(
-                f"{left_out} (instructions with a MinHash Jaccard of word 3-shingles of "
-                f"{threshold} or more to one already exported)"
+                f"{left_out.get('near_duplicates', 0)} (instructions with a MinHash Jaccard "
+                f"of word 3-shingles of {threshold} or more to one already exported)"
                 if threshold is not None
                 else "none (no --dedup-threshold)"
             ),
