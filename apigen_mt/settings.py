@@ -64,6 +64,12 @@ class ModelSettings(BaseModel):
 
 
 _FIELDS = tuple(RoleSettings.model_fields)
+# Judging roles sample at temperature 0: a verdict should not depend on the draw, and the
+# committee's diversity comes from its models. The general APIGEN_MT_TEMPERATURE tunes the
+# roles that generate (proposer, feedback, recombiner, human, assistant); a judging role's
+# own variable (APIGEN_MT_REVIEWER_TEMPERATURE, APIGEN_MT_HUMAN_JUDGE_TEMPERATURE) still
+# sets it.
+JUDGING_ROLES = ("reviewer", "human_judge")
 
 
 def load_settings(
@@ -77,14 +83,17 @@ def load_settings(
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     roles = {}
     for role in ROLES:
-        values: dict[str, object] = {}
+        values: dict[str, object] = {"temperature": 0.0} if role in JUDGING_ROLES else {}
         for field in _FIELDS:
+            own_only = field == "temperature" and role in JUDGING_ROLES
             for key, source in (
                 (f"{role}_{field}", overrides),
                 (field, overrides),
                 (f"{PREFIX}{role}_{field}".upper(), env),
                 (f"{PREFIX}{field}".upper(), env),
             ):
+                if own_only and not key.lower().removeprefix(PREFIX.lower()).startswith(role):
+                    continue
                 if key in source and source[key] not in ("", None):
                     values[field] = source[key]
                     break

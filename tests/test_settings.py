@@ -19,11 +19,28 @@ def test_role_specific_beats_shared_beats_openai_defaults():
     )
     assert s.for_role("proposer").model == "big-model"
     assert s.for_role("reviewer").model == "shared-model"
-    assert s.for_role("reviewer").temperature == 0.2
+    assert s.for_role("human").temperature == 0.2
+    assert s.for_role("reviewer").temperature == 0.0  # judging roles: only their own setting
     assert s.for_role("human").base_url == "http://other/v1"
     assert s.for_role("assistant").base_url == "http://openai.example/v1"
     assert s.for_role("assistant").api_key == "sk-openai"
     assert not s.embedded
+
+
+def test_judging_roles_default_to_temperature_zero_and_stay_configurable():
+    defaults = load_settings({})
+    assert {r: defaults.for_role(r).temperature for r in ("reviewer", "human_judge")} == {
+        "reviewer": 0.0,
+        "human_judge": 0.0,
+    }
+    assert {defaults.for_role(r).temperature for r in ("proposer", "human", "assistant")} == {0.7}
+    own = load_settings(
+        {"APIGEN_MT_TEMPERATURE": "1.0", "APIGEN_MT_REVIEWER_TEMPERATURE": "0.3"},
+        {"human_judge_temperature": 0.1},
+    )
+    assert own.for_role("reviewer").temperature == 0.3
+    assert own.for_role("human_judge").temperature == 0.1
+    assert own.for_role("proposer").temperature == 1.0
 
 
 def test_flags_override_env():
