@@ -4,7 +4,7 @@ from .assistant import Assistant, make_assistant
 from .call_limit import CallLimit, limited_calls, llm_slot
 from .feedback import FeedbackInput, FeedbackPlan, make_feedback
 from .human import STOP, HumanInput, HumanSimulator, Turn, is_stop, make_human
-from .human_judge import JudgeInput, JudgeScore, make_human_judge
+from .human_judge import JudgeInput, JudgeScores, judge_schema, make_human_judge
 from .proposer import Action, Blueprint, ProposerInput, make_proposer
 from .recombiner import CombinedInstruction, RecombineInput, make_recombiner
 from .reviewer import CRITERIA, Review, ReviewInput, make_reviewer
@@ -23,7 +23,7 @@ __all__ = [
     "HumanInput",
     "HumanSimulator",
     "JudgeInput",
-    "JudgeScore",
+    "JudgeScores",
     "ProposerInput",
     "RecombineInput",
     "Review",
@@ -33,6 +33,7 @@ __all__ = [
     "Turn",
     "astructured",
     "is_stop",
+    "judge_schema",
     "limited_calls",
     "llm_slot",
     "make_assistant",

@@ -95,8 +95,9 @@ class OracleRoles:
             return json.dumps(APPROVE)
         if "plan" in fields:
             return json.dumps({"summary": "scripted", "plan": ["fix what the checks name"]})
-        if "score" in fields:
-            return json.dumps({"reasoning": "faithful", "score": 8})
+        if "candidate_1" in fields:  # the human judge: every candidate scored alike
+            scores = {f: 8 for f in fields if f.startswith("candidate_")}
+            return json.dumps({"reasoning": "faithful", **scores})
         if "instruction" in fields:
             return self._combined(_containing(messages, MERGE_HEADING))
         if tools:

@@ -71,13 +71,14 @@ class DialogueContext:
     assistant: BaseChatModel
     judge: BaseChatModel | None = None  # scores best-of-N candidates; None: first usable
     best_of_n: int = 4
-    max_steps: int = 30  # messages: user turns, agent turns and tool results
+    max_steps: int = 30  # agent actions (tool calls, replies), as τ-bench counts steps
     max_resamples: int = 3  # extra rounds of candidates when none is usable
+    seed: int = 0  # breaks the judge's ties between equally scored user replies
     sandboxes: dict[str, Any] = field(default_factory=dict)  # episode sandboxes, by id
 
     def __post_init__(self) -> None:
-        if self.best_of_n < 1 or self.max_steps < 2:
-            raise ValueError("best_of_n must be >= 1 and max_steps >= 2")
+        if self.best_of_n < 1 or self.max_steps < 1:
+            raise ValueError("best_of_n must be >= 1 and max_steps >= 1")
 
     @cached_property
     def agent(self) -> Assistant:

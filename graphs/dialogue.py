@@ -4,7 +4,8 @@
 
 The transcript lives in the run store (state holds its id) and the episode's sandbox in
 the context (state holds its id). A dialogue ends on the user's ###STOP###, a transfer to a
-human agent, the step limit, or a role that cannot answer; `verify` then compares the
+human agent, the step limit (agent actions, as τ-bench counts steps), or a role that cannot
+answer; `verify` then compares the
 final database with the gold replay and checks the expected outputs.
 """
 
@@ -33,9 +34,8 @@ TRANSFER_TOOL = "transfer_to_human_agents"
 
 
 async def human(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
+    # No step check here: as in τ-bench, the user answers the agent's last action.
     ctx, task = runtime.context, runtime.context.store.task(state["task_id"])
-    if state.get("steps", 0) >= ctx.max_steps:
-        return {"ended_by": "turn_limit"}
     messages = ctx.store.transcript(state["episode_id"])
     choice = await human_turn(
         ctx.human,
@@ -45,11 +45,12 @@ async def human(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         messages,
         n=ctx.best_of_n,
         max_resamples=ctx.max_resamples,
+        seed=f"{ctx.seed}:{state['task_id']}:{state.get('attempt', 0)}",
     )
     if choice.text is None:
         return {"ended_by": "human_failure", "reason": choice.failure}
     ctx.store.append_turns(state["episode_id"], [HumanMessage(choice.text)])
-    update: dict[str, Any] = {"steps": state.get("steps", 0) + 1}
+    update: dict[str, Any] = {}
     if is_stop(choice.text):
         update["ended_by"] = "user_stop"
     return update
@@ -68,7 +69,7 @@ async def assistant(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     if isinstance(reply, RoleFailure):
         return {"ended_by": "assistant_failure", "reason": str(reply)}
     ctx.store.append_turns(state["episode_id"], [reply])
-    return {"steps": state["steps"] + 1}
+    return {"steps": state["steps"] + agent_actions(reply)}
 
 
 async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> dict[str, Any]:
@@ -77,7 +78,7 @@ async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> d
     sandbox = ctx.sandboxes[state["sandbox_id"]]
     answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
     ctx.store.append_turns(state["episode_id"], answers)
-    update: dict[str, Any] = {"steps": state["steps"] + 1}
+    update: dict[str, Any] = {}
     if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):
         update["ended_by"] = "transfer"
     return update
@@ -112,6 +113,12 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         duplicate=int(duplicate),
     )
     return {"accepted": accepted, "reason": "; ".join(reasons)}
+
+
+def agent_actions(reply: AIMessage) -> int:
+    """Steps as τ-bench counts them: agent actions, each tool call (one whose arguments
+    are not valid JSON too) or a reply to the user; user turns and tool results are free."""
+    return len(reply.tool_calls) + len(reply.invalid_tool_calls) or 1
 
 
 def _is_empty(reply: AIMessage | RoleFailure) -> bool:
@@ -184,7 +191,8 @@ async def run_dialogue(
                 "steps": 0,
             },
             context=ctx,
-            config={**(config or {}), "recursion_limit": ctx.max_steps + 10},
+            # at most a user turn, an agent turn and a tools turn per agent action
+            config={**(config or {}), "recursion_limit": 3 * ctx.max_steps + 10},
         )
     finally:
         ctx.sandboxes.pop(sandbox.id, None)

@@ -47,7 +47,7 @@ class EvalConfig(BaseModel):
     limit: int | None = Field(None, ge=1, description="first N tasks only")
     concurrency: int = Field(16, ge=1, le=4096)
     best_of_n: int = Field(1, ge=1, le=16)
-    max_steps: int = Field(60, ge=2, le=400)  # messages incl. tool results: ~τ-bench's 30 steps
+    max_steps: int = Field(30, ge=1, le=400)  # agent actions, τ-bench's steps (its default 30)
 
     @model_validator(mode="after")
     def _one_task_source(self) -> EvalConfig:
@@ -113,6 +113,7 @@ class EvalContext:
             judge=self.models.human_judge,
             best_of_n=c.best_of_n,
             max_steps=c.max_steps,
+            seed=c.seed,
         )
 
 

@@ -5,6 +5,7 @@ pasting the instruction)."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 from apigen_mt.agents import (
     HumanInput,
     JudgeInput,
-    JudgeScore,
+    JudgeScores,
     Turn,
     is_stop,
     make_human,
@@ -114,7 +115,11 @@ async def human_turn(
     *,
     n: int = 4,
     max_resamples: int = 3,
+    seed: int | str = 0,
 ) -> HumanChoice:
+    """One user turn: `n` candidates (resampled while none is usable), the judge scores the
+    usable ones in one call, the best is sent; equal scores are broken by `seed` and the
+    turn, so a rerun with the same seed sends the same reply."""
     human, turns = make_human(human_model), user_view(messages)
     x = HumanInput(instruction=instruction, persona=persona, transcript=turns)
     rejected: list[Candidate] = []
@@ -140,29 +145,34 @@ async def human_turn(
             f"({'; '.join(sorted({c.note for c in rejected}))})",
         )
     if len({c.text for c in usable}) > 1 and judge_model is not None:
-        await _judge(judge_model, instruction, turns, usable)
-    best = max(usable, key=lambda c: c.score if c.score is not None else -1)
+        await _judge(judge_model, instruction, persona, turns, usable)
+    top = max(c.score if c.score is not None else -1 for c in usable)
+    tied = [c for c in usable if (c.score if c.score is not None else -1) == top]
+    best = random.Random(f"{seed}:{instruction}:{len(turns)}").choice(tied)
     return HumanChoice(text=best.text, candidates=usable + rejected, samples=samples)
 
 
 async def _judge(
-    judge_model, instruction: str, turns: list[Turn], candidates: list[Candidate]
+    judge_model, instruction: str, persona: str, turns: list[Turn], candidates: list[Candidate]
 ) -> None:
-    judge = make_human_judge(judge_model)
+    """Scores every candidate in one call; a failed call leaves them all at 0."""
+    judge = make_human_judge(judge_model, len(candidates))
     transcript = (
         "\n".join(f"{t.speaker}: {t.text}" for t in turns) or "(the agent greeted the user)"
     )
-    scores = await asyncio.gather(
-        *(
-            judge.ainvoke(
-                JudgeInput(instruction=instruction, transcript=transcript, candidate=c.text)
-            )
-            for c in candidates
+    verdict = await judge.ainvoke(
+        JudgeInput(
+            instruction=instruction,
+            persona=persona,
+            transcript=transcript,
+            candidates=[c.text for c in candidates],
         )
     )
-    for c, s in zip(candidates, scores, strict=True):
-        c.score = s.score if isinstance(s, JudgeScore) else 0
-        c.note = s.reasoning if isinstance(s, JudgeScore) else f"judge failed: {s}"
+    ok = isinstance(verdict, JudgeScores)
+    scores = verdict.scores() if ok else [0] * len(candidates)
+    for c, score in zip(candidates, scores, strict=True):
+        c.score = score
+        c.note = verdict.reasoning if ok else f"judge failed: {verdict}"
         if leaks(c.text, instruction):
             c.score = max(0, c.score - LEAK_PENALTY)
             c.note = f"penalised: copies the instruction verbatim. {c.note}"

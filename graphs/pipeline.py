@@ -93,6 +93,7 @@ class PipelineContext:
             judge=m.human_judge,
             best_of_n=c.best_of_n,
             max_steps=c.max_steps,
+            seed=c.seed,
         )
         self.graphs = {
             "blueprint": build_blueprint_graph(),

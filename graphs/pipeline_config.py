@@ -25,7 +25,7 @@ class PipelineConfig(BaseModel):
     threshold: int = Field(3, ge=0, le=4)
     max_rounds: int | None = Field(None, ge=1, le=20)
     best_of_n: int = Field(4, ge=1, le=16)
-    max_steps: int = Field(30, ge=2, le=400)
+    max_steps: int = Field(30, ge=1, le=400)  # agent actions per dialogue, as τ-bench counts
 
     @model_validator(mode="after")
     def _budget_needs_target(self) -> PipelineConfig:

@@ -33,7 +33,7 @@ async def test_dialogue_reaching_the_gold_state_is_accepted(retail_env, cancel_t
     task = add_task(ctx, cancel_task, ["Cancelled"])
     state = await run_dialogue(ctx, task)
     assert state["accepted"] and state["ended_by"] == "user_stop"
-    assert state["steps"] == 7  # user, call, result, call, result, report, stop
+    assert state["steps"] == 3  # agent actions, as τ-bench counts them: call, call, report
     [trajectory] = ctx.store.trajectories(task)
     assert trajectory["accepted"] == 1 and trajectory["reason"] == ""
     messages = ctx.store.transcript(state["episode_id"])
@@ -91,20 +91,35 @@ async def test_an_omitted_output_is_rejected(retail_env, cancel_task):
     assert state["accepted"]
 
 
-async def test_best_of_n_sends_the_highest_judged_reply():
+def _judge_by(rule):
+    """A judge scoring each listed candidate with `rule(text)`, in one answer."""
+
+    def respond(messages):
+        listed = messages[-1].content.split("## Candidate replies\n", 1)[1]
+        texts = [c.split("\n", 1)[1].strip() for c in listed.split("### Candidate ")[1:]]
+        scores = {f"candidate_{i}": rule(t) for i, t in enumerate(texts, 1)}
+        return json.dumps({"reasoning": "compared", **scores})
+
+    return ScriptedChatModel(responder=respond)
+
+
+async def test_best_of_n_sends_the_highest_judged_reply_after_one_judge_call():
     human = ScriptedChatModel(script=["meh", "I want to cancel order #W1.", "hello", "ok"])
-    judge = ScriptedChatModel(
-        responder=lambda m: json.dumps(
-            {
-                "reasoning": "r",
-                "score": 9 if "#W1" in m[-1].content.split("## Candidate reply")[1] else 2,
-            }
-        )
-    )
-    choice = await human_turn(human, judge, "Cancel order #W1.", "", [], n=4)
+    judge = _judge_by(lambda text: 9 if "#W1" in text else 2)
+    choice = await human_turn(human, judge, "Cancel order #W1.", "a nurse", [], n=4)
     assert choice.text == "I want to cancel order #W1."
     assert sorted(c.score for c in choice.candidates) == [2, 2, 2, 9]
-    assert len(judge.calls) == 4
+    assert len(judge.calls) == 1 and "a nurse" in judge.calls[0]["messages"][-1].content
+
+
+async def test_ties_are_broken_by_the_seed():
+    def pick(seed):
+        human = ScriptedChatModel(script=["a", "b", "c", "d"])
+        return human_turn(human, _judge_by(lambda t: 5), "x", "", [], n=4, seed=seed)
+
+    chosen = {(await pick(seed)).text for seed in range(12)}
+    assert len(chosen) > 1  # the seed decides among equals...
+    assert {(await pick(3)).text for _ in range(3)} == {(await pick(3)).text}  # ...the same way
 
 
 async def test_empty_replies_are_resampled_not_a_crash():
@@ -177,8 +192,7 @@ async def test_a_verbatim_instruction_leak_is_penalised():
         "ordered it by mistake and you want the refund on your gift card"
     )
     human = ScriptedChatModel(script=[instruction, "Hi, I'd like to cancel an order please."])
-    judge = ScriptedChatModel(responder=lambda m: json.dumps({"reasoning": "r", "score": 8}))
-    choice = await human_turn(human, judge, instruction, "", [], n=2)
+    choice = await human_turn(human, _judge_by(lambda t: 8), instruction, "", [], n=2)
     assert choice.text == "Hi, I'd like to cancel an order please."
     assert leaks(instruction, instruction) and not leaks("cancel my order", instruction)
 

@@ -138,28 +138,28 @@ def test_unknown_format_and_run_are_errors(run, tmp_path):
 
 
 def test_unfinished_dialogues_are_left_out_unless_asked(retail_env, tmp_path):
-    """A step limit of 3 cuts every dialogue after its tool call: the state is right (so
-    the dialogue is accepted) but the conversation has no ending."""
+    """Two agent actions at most: a task with two writes is cut off after its second call
+    (the state is right, so it is accepted, but the conversation has no ending); a task
+    with one write ends normally."""
     import asyncio
 
+    from test_export_trainers import cancel_two
+
     store = RunStore()
-    config = PipelineConfig(domain="retail", n=3, best_of_n=1, recombine_rate=0, max_steps=3)
+    config = PipelineConfig(domain="retail", n=8, best_of_n=1, recombine_rate=0, max_steps=2)
     run_id, config, _ = open_run(store, config)
-    ctx = PipelineContext(
-        env=retail_env,
-        store=store,
-        models=OracleRoles().chat_models(),
-        config=config,
-        run_id=run_id,
-    )
+    models = OracleRoles(propose=cancel_two).chat_models()
+    ctx = PipelineContext(env=retail_env, store=store, models=models, config=config, run_id=run_id)
     asyncio.run(run_pipeline(ctx))
     kept = [t for t in store.run_trajectories(run_id) if t["accepted"] and not t["duplicate"]]
-    assert kept and {t["ended_by"] for t in kept} == {"turn_limit"}
+    cut = [t for t in kept if t["ended_by"] == "turn_limit"]
+    assert cut and len(cut) < len(kept) and {t["steps"] for t in cut} == {2}
     default = export_run(store, run_id, "hf", tmp_path / "a")
-    assert default["rows"] == 0 and default["unfinished_left_out"] == len(kept)
+    assert default["unfinished_left_out"] == len(cut)
+    assert default["rows"] == len(kept) - len(cut)
     card = (tmp_path / "a" / f"{run_id}-hf" / "README.md").read_text()
     assert (
-        f"Left out as unfinished (cut off by the step limit or a failing role): {len(kept)}" in card
+        f"Left out as unfinished (cut off by the step limit or a failing role): {len(cut)}" in card
     )
     asked = export_run(store, run_id, "sharegpt", tmp_path / "b", include_unfinished=True)
     assert asked["rows"] == len(kept) and asked["unfinished_left_out"] == 0

@@ -11,7 +11,7 @@ from langchain_core.messages import HumanMessage
 from apigen_mt.agents import (
     Blueprint,
     JudgeInput,
-    JudgeScore,
+    JudgeScores,
     ProposerInput,
     make_assistant,
     make_human_judge,
@@ -41,15 +41,15 @@ def local_settings():
 
 
 def test_structured_answer_from_the_embedded_model(local_settings):
-    judge = make_human_judge(chat_model("human_judge", local_settings))
+    judge = make_human_judge(chat_model("human_judge", local_settings), 2)
     result = judge.invoke(
         JudgeInput(
             instruction="You want to cancel order #W1.",
             transcript="agent: How can I help?",
-            candidate="Hi, I'd like to cancel my order #W1.",
+            candidates=["Hi, I'd like to cancel my order #W1.", "Hello."],
         )
     )
-    assert isinstance(result, JudgeScore) and 0 <= result.score <= 10
+    assert isinstance(result, JudgeScores) and all(0 <= s <= 10 for s in result.scores())
 
 
 def test_structured_blueprint_from_the_embedded_model(local_settings):

@@ -108,16 +108,26 @@ def test_reviewer_total_is_the_sum_and_scores_are_0_or_1():
     assert "creativity" in model.calls[1]["messages"][-1].content
 
 
-def test_judge_scores_are_an_enum_of_0_to_10():
-    schema = json_schema_of(make_human_judge(ScriptedChatModel()).schema)
-    assert schema["properties"]["score"]["enum"] == list(range(11))
+def test_the_judge_scores_every_candidate_in_one_answer_as_an_enum_of_0_to_10():
+    model_ = ScriptedChatModel()
+    schema = json_schema_of(make_human_judge(model_, 3).schema)
+    assert schema["required"] == ["reasoning", "candidate_1", "candidate_2", "candidate_3"]
+    assert schema["properties"]["candidate_2"]["enum"] == list(range(11))
+    with pytest.raises(ValueError):  # out of range
+        parse_json_reply(
+            '{"reasoning": "r", "candidate_1": 11}', make_human_judge(model_, 1).schema
+        )
     model = ScriptedChatModel(
-        script=['{"reasoning": "ok", "score": 11}', '{"reasoning": "ok", "score": 7}']
+        script=[
+            '{"reasoning": "ok", "candidate_1": 7}',  # one score missing: asked again
+            '{"reasoning": "ok", "candidate_1": 7, "candidate_2": 3}',
+        ]
     )
-    result = make_human_judge(model).invoke(
-        JudgeInput(instruction="i", transcript="", candidate="c")
-    )
-    assert result.score == 7
+    judge = make_human_judge(model, 2)
+    x = JudgeInput(instruction="i", persona="p", transcript="", candidates=["a", "b"])
+    assert judge.invoke(x).scores() == [7, 3]
+    prompt = model.calls[0]["messages"][-1].content
+    assert "### Candidate 2\nb" in prompt and "## Persona\np" in prompt
 
 
 def test_feedback_and_recombiner():
@@ -142,9 +152,9 @@ def test_json_object_mode_for_local_servers():
 def test_parse_tolerates_prose_around_json_but_not_garbage():
     assert (
         parse_json_reply(
-            'Sure! {"reasoning": "r", "score": 3} hope it helps',
-            make_human_judge(ScriptedChatModel()).schema,
-        ).score
+            'Sure! {"reasoning": "r", "candidate_1": 3} hope it helps',
+            make_human_judge(ScriptedChatModel(), 1).schema,
+        ).candidate_1
         == 3
     )
     with pytest.raises(ValueError):

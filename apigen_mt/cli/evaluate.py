@@ -45,7 +45,12 @@ def evaluate(
     assistant_base_url: Annotated[str | None, typer.Option(help="Its endpoint.")] = None,
     concurrency: Annotated[int, typer.Option(help="LLM calls in flight, in all.")] = 16,
     best_of_n: Annotated[int, typer.Option(help="Candidate user replies per turn.")] = 1,
-    max_steps: Annotated[int, typer.Option(help="Messages per dialogue at most.")] = 60,
+    max_steps: Annotated[
+        int,
+        typer.Option(
+            help="Agent actions (tool calls, replies) per dialogue at most: τ-bench's steps."
+        ),
+    ] = 30,
     out: Out = DEFAULT_OUT,
     resume: Annotated[str | None, typer.Option(help="Continue this evaluation.")] = None,
     prices: Annotated[Path | None, typer.Option(help="Price table JSON.")] = None,

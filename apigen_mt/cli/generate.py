@@ -44,7 +44,12 @@ def generate(
     ] = 0.25,
     committee_size: Annotated[int, typer.Option(help="Reviewer judges per blueprint.")] = 3,
     best_of_n: Annotated[int, typer.Option(help="Candidate user replies per turn.")] = 4,
-    max_steps: Annotated[int, typer.Option(help="Messages per dialogue at most.")] = 30,
+    max_steps: Annotated[
+        int,
+        typer.Option(
+            help="Agent actions (tool calls, replies) per dialogue at most: τ-bench's steps."
+        ),
+    ] = 30,
     data_dir: Annotated[
         Path | None, typer.Option(help="τ-bench-format data instead of generated data.")
     ] = None,
