@@ -26,7 +26,9 @@ class Blueprint(BaseModel):
     )
     actions: list[Action]
     outputs: list[str] = Field(
-        default_factory=list, description="Short facts the agent must tell the user."
+        default_factory=list,
+        description="Exact short values the agent must say (numbers, ids, names): no commas, "
+        "no sentences; often none.",
     )
 
 

@@ -15,6 +15,10 @@ from apigen_mt.environments import Environment, check_policy, render_diff
 from apigen_mt.tools import ToolError
 
 Stage = Callable[[Blueprint, Environment], list[str]]
+# An expected output is an exact short value the agent must say (a number, an id, a name):
+# τ-bench's verifier looks for it in the agent's words lower-cased with commas removed, so an
+# output with a comma can never match, and a sentence will not be said word for word.
+MAX_OUTPUT_WORDS = 4
 _STAGES: dict[str, Stage] = {}
 
 
@@ -53,6 +57,26 @@ def format_check(bp: Blueprint, env: Environment, user_id: str | None = None) ->
             reasons.append(f"format: action {i}: {exc}")
     if bp.actions and not any(a.name in tools and tools[a.name].writes for a in bp.actions):
         reasons.append("format: no action changes the database (a task needs at least one write)")
+    reasons += output_format_reasons(bp.outputs)
+    return reasons
+
+
+def output_format_reasons(outputs: list[str]) -> list[str]:
+    """Why expected outputs cannot be matched by the verifier ([] when they can)."""
+    reasons = []
+    for o in outputs:
+        if not o.strip():
+            reasons.append("format: an expected output is empty")
+        elif "," in o:
+            reasons.append(
+                f"format: output {o!r} has a comma; the verifier removes commas from the "
+                "agent's words, so it can never match (write 1234.50, not 1,234.50)"
+            )
+        elif len(o.split()) > MAX_OUTPUT_WORDS:
+            reasons.append(
+                f"format: output {o!r} is longer than {MAX_OUTPUT_WORDS} words; outputs are "
+                "exact short values (numbers, ids, names), not sentences"
+            )
     return reasons
 
 

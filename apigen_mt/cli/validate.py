@@ -1,0 +1,67 @@
+"""`apigen-mt validate`: phase 1's deterministic stages as a linter for a task file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from apigen_mt.environments import Environment, get_domain
+from apigen_mt.environments.taubench import load_tasks
+from apigen_mt.validate import STAGES, summarize, validate_tasks
+
+console = Console()
+
+
+def validate(
+    domain: Annotated[str, typer.Option(help="retail, airline, banking, ...")],
+    tasks: Annotated[
+        Path, typer.Option(help="Tasks JSON: a list of {user_id, instruction, actions, outputs}.")
+    ],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with τ-bench's JSON database files (default: generated data)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data (no --data-dir).")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="A JSON line per task, then the summary line.")
+    ] = False,
+    cache_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Check each task: format, execution, policy, outputs. Exit 1 if any task fails."""
+    try:
+        dom = get_domain(domain)
+        env = (
+            Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
+            if data_dir
+            else Environment.generated(dom, seed=seed, cache_dir=cache_dir)
+        )
+        task_list = load_tasks(tasks)
+    except (KeyError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    verdicts = validate_tasks(env, task_list)
+    summary = summarize(verdicts)
+    if as_json:
+        for v in verdicts:
+            print(v.model_dump_json())
+        print(summary.model_dump_json())
+    else:
+        for v in verdicts:
+            if v.passed:
+                console.print(f"task {v.index} ({v.user_id or 'no user'}): [green]ok[/]")
+                continue
+            console.print(
+                f"task {v.index} ({v.user_id or 'no user'}): [red]fails {v.failed_stage}[/]"
+            )
+            for reason in v.reasons:
+                console.print(f"    {reason}", markup=False)
+        through = ", ".join(f"{s} {summary.stages[s]}" for s in STAGES)
+        console.print(
+            f"{summary.passed} of {summary.tasks} tasks pass; through each stage: {through}"
+        )
+    if summary.passed < summary.tasks:
+        raise typer.Exit(1)

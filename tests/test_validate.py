@@ -1,0 +1,102 @@
+"""`apigen-mt validate`: phase 1's deterministic stages as a linter for task files, on
+τ-bench's own test tasks (no false rejections, its known policy exceptions) and on
+hand-written tasks with each kind of defect."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_retail_taubench import GOLD_POLICY_EXCEPTIONS
+from typer.testing import CliRunner
+
+from apigen_mt.cli import app
+
+STAGES = ["format", "execution", "policy", "outputs"]
+
+
+def _run(*args: str):
+    result = CliRunner().invoke(app, ["validate", *args, "--json"])
+    lines = result.stdout.strip().splitlines()
+    return result.exit_code, [json.loads(line) for line in lines[:-1]], json.loads(lines[-1])
+
+
+@pytest.mark.parametrize("domain", ["retail", "airline"])
+def test_taubench_tasks_no_false_rejections_and_the_known_exceptions(
+    domain, taubench_root, cache_dir
+):
+    folder = taubench_root / domain
+    if not (folder / "tasks_test.json").is_file():
+        pytest.skip(f"τ-bench {domain} data not found at {folder}")
+    code, verdicts, summary = _run(
+        "--domain", domain, "--tasks", str(folder / "tasks_test.json"),
+        "--data-dir", str(folder), "--cache-dir", str(cache_dir),
+    )  # fmt: skip
+    expected = json.loads((folder / "expected_test.json").read_text())
+    assert summary["tasks"] == len(expected) and code == 1  # some gold tasks are defective
+    counts = [summary["stages"][s] for s in STAGES]
+    assert counts == sorted(counts, reverse=True) and summary["passed"] == counts[-1]
+    for v, e in zip(verdicts, expected, strict=True):
+        clean = not any(s["observation"].startswith("Error") for s in e["steps"])
+        if clean and e["changed_records"]:  # every gold call succeeds and something changes
+            assert v["failed_stage"] not in ("format", "execution"), v
+    if domain == "retail":
+        at_policy = {v["index"] for v in verdicts if v["failed_stage"] == "policy"}
+        assert at_policy <= set(GOLD_POLICY_EXCEPTIONS)
+        for index in GOLD_POLICY_EXCEPTIONS:  # the rest already fail at execution
+            assert verdicts[index]["failed_stage"] in ("execution", "policy"), index
+        assert summary == {
+            "tasks": 115,
+            "passed": 77,
+            "stages": {"format": 106, "execution": 89, "policy": 86, "outputs": 77},
+        }
+
+
+def test_each_kind_of_defect_is_named_at_its_stage(retail_env, tmp_path, cache_dir):
+    pending, user = retail_env.master.execute(
+        "SELECT order_id, user_id FROM orders WHERE status = 'pending' ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    delivered = retail_env.master.execute(
+        "SELECT order_id FROM orders WHERE status = 'delivered' ORDER BY rowid LIMIT 1"
+    ).fetchone()[0]
+    reason = "no longer needed"
+    cancel = {"name": "cancel_pending_order", "arguments": {"order_id": pending, "reason": reason}}
+    good = {"user_id": user, "instruction": "Cancel it.", "actions": [cancel], "outputs": []}
+    tasks = [
+        good,
+        {**good, "outputs": ["1,234.50"]},
+        {**good, "outputs": ["your order is now cancelled for good"]},
+        {**good, "actions": [{"name": "cancel_everything", "arguments": {}}]},
+        {
+            **good,
+            "actions": [
+                {**cancel, "arguments": {"order_id": delivered, "reason": "no longer needed"}}
+            ],
+        },
+        {**good, "outputs": ["cancelled", "9999.99"]},
+    ]
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps(tasks))
+    args = ["--domain", "retail", "--tasks", str(path), "--cache-dir", str(cache_dir)]
+    code, verdicts, summary = _run(*args)
+    stages = [v["failed_stage"] for v in verdicts]
+    assert stages == [None, "format", "format", "format", "execution", "outputs"]
+    assert "has a comma" in verdicts[1]["reasons"][0]
+    assert "longer than 4 words" in verdicts[2]["reasons"][0]
+    assert "unknown tool 'cancel_everything'" in verdicts[3]["reasons"][0]
+    assert "non-pending order cannot be cancelled" in verdicts[4]["reasons"][0]
+    assert verdicts[5]["reasons"] == [
+        "outputs: '9999.99' does not occur in the gold calls' observations (if it is "
+        "computed, e.g. a total, check it by hand)"
+    ]  # "cancelled" occurs in the observation
+    assert summary == {
+        "tasks": 6,
+        "passed": 1,
+        "stages": {"format": 3, "execution": 2, "policy": 2, "outputs": 1},
+    }
+    assert code == 1
+    path.write_text(json.dumps([good]))
+    assert _run(*args)[0] == 0
+    path.write_text("not json")
+    bad = CliRunner().invoke(app, ["validate", "--domain", "retail", "--tasks", str(path)])
+    assert bad.exit_code == 2 and "error:" in bad.output
