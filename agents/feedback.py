@@ -21,6 +21,9 @@ class FeedbackInput(BaseModel):
     blueprint: str  # JSON
     reasons: list[str]  # failure reasons from format, execution and policy checks
     reviews: list[str]  # committee reviews, rendered
+    records: str = ""  # the sampled user and records, to name real ids and values
+    tools: str = ""  # the domain's tools, one line each
+    policy: str = ""  # the rules a blueprint must keep
 
 
 SYSTEM = """A proposed customer-service task failed validation. Read the failure reasons and \
@@ -36,6 +39,9 @@ def feedback_prompt(x: FeedbackInput) -> list[BaseMessage]:
         SystemMessage(SYSTEM),
         HumanMessage(
             f"## Blueprint\n{x.blueprint}\n\n## Failure reasons\n{reasons}\n\n## Reviews\n{reviews}"
+            f"\n\n## The user and their records\n{x.records or '(not available)'}"
+            f"\n\n## Tools\n{x.tools or '(not available)'}"
+            f"\n\n## Policy\n{x.policy or '(not available)'}"
         ),
     ]
 

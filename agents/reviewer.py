@@ -33,12 +33,17 @@ class ReviewInput(BaseModel):
     blueprint: str  # JSON
     tools: str  # names and descriptions
     diff: str  # rendered database changes of the gold actions
-    policy: str
+    policy: str  # the rules a blueprint can break (not those only a conversation can meet)
+    records: str = ""  # the sampled user and records the blueprint was built from
+    trace: str = ""  # each gold call with what it returned
 
 
 SYSTEM = """You review a proposed customer-service task for a training dataset. You see the \
-user instruction, the ground-truth tool calls, the expected outputs, the tools, the policy, \
-and the database changes the calls produced.
+user instruction, the ground-truth tool calls, the expected outputs, the records the task \
+was built from, what each call returned, the database changes, the tools and the policy.
+
+The ground-truth calls deliberately leave out look-ups, authentication and confirmation \
+turns: the agent makes those in the conversation. Do not mark a blueprint down for them.
 
 Score each criterion 1 (yes) or 0 (no):
 - correctness: the calls and outputs do exactly what the instruction asks, with the right \
@@ -56,8 +61,10 @@ def review_prompt(x: ReviewInput) -> list[BaseMessage]:
     return [
         SystemMessage(SYSTEM),
         HumanMessage(
-            f"## Blueprint\n{x.blueprint}\n\n## Database changes\n{x.diff}\n\n## Tools\n{x.tools}"
-            f"\n\n## Policy\n{x.policy}\n\nReview it now."
+            f"## Blueprint\n{x.blueprint}\n\n## Records it was built from\n"
+            f"{x.records or '(not available)'}\n\n## What each call returned\n"
+            f"{x.trace or '(not available)'}\n\n## Database changes\n{x.diff}\n\n"
+            f"## Tools\n{x.tools}\n\n## Policy\n{x.policy}\n\nReview it now."
         ),
     ]
 

@@ -34,7 +34,13 @@ from .checks import (
     policy_check,
     registered_stages,
 )
-from .committee import add_committee, registered_reviewers
+from .committee import (
+    add_committee,
+    blueprint_policy,
+    records_of,
+    registered_reviewers,
+    tool_lines,
+)
 from .context import BlueprintContext
 from .sampling import SampledContext, sample_context, tool_schemas
 from .state import BlueprintState
@@ -170,14 +176,16 @@ async def feedback(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
             blueprint=json.dumps(record["data"]) if record["data"] else "(none)",
             reasons=reasons,
             reviews=reviews,
+            records=records_of(ctx.store, record),
+            tools=tool_lines(ctx.env),
+            policy=blueprint_policy(ctx.env),
         ),
         config={"tags": ["stage:feedback"]},
     )
-    # Without a usable plan the proposer still gets the raw reasons.
-    text = (
-        plan.render()
-        if isinstance(plan, FeedbackPlan)
-        else "Fix these problems:\n" + "\n".join(f"- {r}" for r in reasons)
+    # The next proposal gets the plan and the raw reasons (a plan can lose a detail).
+    raw = "Failure reasons:\n" + "\n".join(f"- {r}" for r in reasons) if reasons else ""
+    text = "\n\n".join(
+        t for t in (plan.render() if isinstance(plan, FeedbackPlan) else "", raw) if t
     )
     ctx.store.save_feedback(blueprint_id, text)
     return {"round": state["round"] + 1, "reasons": [], "reviews": None, "history": [entry]}

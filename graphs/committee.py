@@ -33,15 +33,49 @@ def review_input(ctx: BlueprintContext, blueprint_id: str) -> ReviewInput:
     record = ctx.store.blueprint(blueprint_id)
     bp = record["data"]
     used = {a["name"] for a in bp["actions"]} | set(ctx.env.domain.tools.write_names)
-    tools = "\n".join(
-        f"- {t.name} ({'write' if t.writes else 'read'}): {t.description.splitlines()[0]}"
-        for t in ctx.env.domain.tools
-        if t.name in used
-    )
-    policy = "\n".join(f"- {r.description}" for r in ctx.env.domain.rules.rules)
     shown = {k: bp[k] for k in ("user_id", "instruction", "actions", "outputs")}
     return ReviewInput(
-        blueprint=json.dumps(shown), tools=tools, diff=record["diff_text"], policy=policy
+        blueprint=json.dumps(shown),
+        tools=tool_lines(ctx.env, used),
+        diff=record["diff_text"],
+        policy=blueprint_policy(ctx.env),
+        records=records_of(ctx.store, record),
+        trace=gold_trace(ctx.env, bp["actions"]),
+    )
+
+
+def tool_lines(env, names: set[str] | None = None) -> str:
+    """Each tool (of `names`, or all) as a line: name, read/write, first line of its text."""
+    return "\n".join(
+        f"- {t.name} ({'write' if t.writes else 'read'}): {t.description.splitlines()[0]}"
+        for t in env.domain.tools
+        if names is None or t.name in names
+    )
+
+
+def blueprint_policy(env) -> str:
+    """The rules a blueprint can break; rules only a conversation can meet are left out."""
+    return "\n".join(f"- {r.description}" for r in env.domain.rules.rules if r.blueprints)
+
+
+def records_of(store, record: dict[str, Any]) -> str:
+    """The records a blueprint was built from: its attempt's sampled context, or for a
+    recombination its parents' contexts."""
+    attempts = [record["attempt"]] if record["attempt"] >= 0 else []
+    for parent in record.get("parents") or []:
+        attempts.append(store.blueprint(parent)["attempt"])
+    contexts = [store.context_of_attempt(record["run_id"], a) for a in dict.fromkeys(attempts)]
+    return "\n".join(c["records"] for c in contexts if c and c.get("records"))
+
+
+def gold_trace(env, actions: list[dict[str, Any]], limit: int = 1500) -> str:
+    """Each gold call and what it returned (long observations cut), run in a fresh sandbox."""
+    with env.sandbox() as sandbox:
+        trace = sandbox.run(actions)
+    return "\n".join(
+        f"{e.index + 1}. {e.name}({json.dumps(e.arguments)}) -> "
+        + (e.observation if len(e.observation) <= limit else e.observation[:limit] + "…")
+        for e in trace
     )
 
 
@@ -89,6 +123,8 @@ def vote(reviews: list[dict[str, Any]], threshold: int) -> tuple[bool, dict[str,
         return False, {}, "committee: no reviewer produced a valid review"
     majority = {c: int(sum(r["scores"][c] for r in valid) * 2 > len(valid)) for c in CRITERIA}
     score = sum(majority.values())
+    if not majority["correctness"]:  # wrong data is never worth keeping, whatever the total
+        return False, majority, "committee: the majority judged the blueprint incorrect"
     if score >= threshold:
         return True, majority, ""
     failed = [c for c, v in majority.items() if not v]

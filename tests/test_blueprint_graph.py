@@ -54,6 +54,25 @@ async def test_invalid_tool_is_fixed_after_feedback(retail_env):
     second_prompt = proposer.calls[1]["messages"][-1].content
     assert "## Feedback to address in this round" in second_prompt
     assert "fix what they name" in second_prompt and "refund_everything" in second_prompt
+    assert "Failure reasons:\n- format: action 0 uses unknown tool" in second_prompt  # raw too
+    grounded = feedback.calls[0]["messages"][-1].content
+    user = first["user_id"]
+    assert "## The user and their records\n" in grounded and user in grounded.split("## Tools")[0]
+    assert "- cancel_pending_order (write)" in grounded and "## Policy\n- " in grounded
+
+
+async def test_reviewers_see_the_records_and_what_each_gold_call_returned(retail_env):
+    proposer, reviewers, feedback = models(cancel_pending)
+    ctx = context(retail_env, proposer, reviewers, feedback)
+    state = await run_blueprint_attempt(ctx, attempt_where(ctx, has_pending))
+    prompt = reviewers[0].calls[0]["messages"][-1].content
+    system = reviewers[0].calls[0]["messages"][0].content
+    records = prompt.split("## Records it was built from\n")[1].split("\n\n## ")[0]
+    assert state["user_id"] in records and "pending" in records
+    trace = prompt.split("## What each call returned\n")[1].split("\n\n## ")[0]
+    assert trace.startswith("1. cancel_pending_order(") and '"status": "cancelled"' in trace
+    assert "leave out look-ups, authentication and confirmation" in system
+    assert "identified by email" not in prompt  # authenticate_first: conversations only
 
 
 def other_users_order(ctx):
@@ -98,7 +117,24 @@ async def test_committee_split_two_to_one_is_resolved_by_majority(retail_env):
     state = await run_blueprint_attempt(ctx, attempt_where(ctx, has_pending))
     assert state["status"] == "rejected"
     record = ctx.store.blueprint(state["blueprint_id"])
-    assert any("committee: score 1/4 below 3" in r for r in record["reasons"])
+    assert any("the majority judged the blueprint incorrect" in r for r in record["reasons"])
+
+
+def test_a_blueprint_judged_incorrect_never_passes_whatever_the_total():
+    from apigen_mt.graphs.committee import vote
+
+    def review(correct: int) -> dict:
+        scores = {"correctness": correct, "completeness": 1, "satisfaction": 1, "creativity": 1}
+        return {"ok": True, "scores": scores}
+
+    accepted, majority, reason = vote([review(0), review(0), review(1)], threshold=3)
+    assert not accepted and sum(majority.values()) == 3  # the total alone would pass
+    assert reason == "committee: the majority judged the blueprint incorrect"
+    assert vote([review(1), review(1), review(0)], threshold=3)[0]
+    low = [{"ok": True, "scores": {**review(1)["scores"], "creativity": 0, "satisfaction": 0}}]
+    assert vote(low, threshold=3)[2] == (
+        "committee: score 2/4 below 3 (majority said no to satisfaction, creativity)"
+    )
 
 
 async def test_round_limit_rejects_and_keeps_every_reason(retail_env):
