@@ -17,6 +17,14 @@ class Action(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
+class Computation(BaseModel):
+    output: str = Field(description="One of the outputs.")
+    expression: str = Field(
+        description="Arithmetic over numbers in the tool results that gives it, e.g. "
+        "'532.58 + 560.76'."
+    )
+
+
 class Blueprint(BaseModel):
     reasoning: str = Field(description="Brief plan: which records, which changes, why valid.")
     user_id: str
@@ -29,6 +37,10 @@ class Blueprint(BaseModel):
         default_factory=list,
         description="Exact short values the agent must say (numbers, ids, names): no commas, "
         "no sentences; often none.",
+    )
+    computations: list[Computation] = Field(
+        default_factory=list,
+        description="For an output computed from the tool results (a total): how.",
     )
 
 
@@ -49,8 +61,10 @@ fulfil it (the ground-truth actions), and the short facts the agent must tell th
 
 Rules:
 - Build the task around state-changing tool calls; read-only lookups are optional.
-- Answer information requests through `outputs` (facts taken from the records), not through \
-extra read calls.
+- Answer information requests through `outputs`, not through extra read calls. Outputs are \
+exact short values the agent will say (a number, an id, a name): no commas (1234.50, not \
+1,234.50), no sentences. Each must appear in what the calls return; a value computed from \
+them (a total) needs an entry in `computations` with its arithmetic.
 - Use only the tools listed, with every argument filled exactly from the records given: real \
 ids, real values. Invent nothing.
 - Every action must be allowed by the policy rules given.
@@ -58,7 +72,7 @@ ids, real values. Invent nothing.
 identity details and everything they need to say, and fits the persona. It never names tools.
 - Do not copy the examples; vary goals, wording and structure.
 Reply with one JSON object: reasoning, user_id, instruction, actions [{{name, arguments}}], \
-outputs."""
+outputs, computations [{{output, expression}}]."""
 
 
 def proposer_prompt(x: ProposerInput) -> list[BaseMessage]:

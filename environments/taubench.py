@@ -22,6 +22,8 @@ class TaubenchTask(BaseModel):
     instruction: str = ""
     actions: list[ToolCall]
     outputs: list[str] = Field(default_factory=list)
+    # Ours, optional: how a computed output (a total) follows from the calls' results.
+    computations: list[dict[str, str]] = Field(default_factory=list)
 
 
 class ReplayResult(BaseModel):

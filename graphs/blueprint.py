@@ -30,6 +30,7 @@ from .checks import (
     Stage,
     execution_check,
     format_check,
+    outputs_check,
     parse_blueprint,
     policy_check,
     registered_stages,
@@ -123,6 +124,8 @@ def format_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
 
 def execution_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
     reasons, diff, text = execution_check(bp, ctx.env)
+    if not reasons:  # the outputs must be what these calls return (or computed from it)
+        reasons = outputs_check(bp, ctx.env)
     return reasons, {"diff": diff, "diff_text": text, **({} if reasons else {"stage": "execution"})}
 
 

@@ -6,12 +6,14 @@ users have the same shape: `fn(blueprint, env) -> list[str]`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pydantic import ValidationError
 
 from apigen_mt.agents import Blueprint
 from apigen_mt.environments import Environment, check_policy, render_diff
+from apigen_mt.environments.calculator import evaluate
 from apigen_mt.tools import ToolError
 
 Stage = Callable[[Blueprint, Environment], list[str]]
@@ -58,6 +60,9 @@ def format_check(bp: Blueprint, env: Environment, user_id: str | None = None) ->
     if bp.actions and not any(a.name in tools and tools[a.name].writes for a in bp.actions):
         reasons.append("format: no action changes the database (a task needs at least one write)")
     reasons += output_format_reasons(bp.outputs)
+    for c in bp.computations:
+        if c.output not in bp.outputs:
+            reasons.append(f"format: computation for {c.output!r}, which is not an output")
     return reasons
 
 
@@ -93,6 +98,49 @@ def execution_check(bp: Blueprint, env: Environment) -> tuple[list[str], list[di
     if not reasons and not changes:
         reasons.append("execution: the actions change nothing in the database")
     return reasons, [c.model_dump() for c in changes], render_diff(changes)
+
+
+def outputs_check(bp: Blueprint, env: Environment, stage: str = "execution") -> list[str]:
+    """Each expected output must occur in what the gold calls return, compared as τ-bench's
+    verifier compares the agent's words (lower-cased, commas removed) — or be computed:
+    its expression, over numbers that occur there, must give it."""
+    with env.sandbox() as sandbox:
+        trace = sandbox.run([a.model_dump() for a in bp.actions])
+    seen = " ".join(_norm(e.observation) for e in trace)
+    how = {c.output: c.expression for c in bp.computations}
+    reasons = []
+    for o in bp.outputs:
+        if _norm(o) in seen:
+            continue
+        if o not in how:
+            reasons.append(
+                f"{stage}: output {o!r} does not occur in what the calls return (if it is "
+                "computed, e.g. a total, give its expression in computations)"
+            )
+            continue
+        problem = _recompute(o, how[o], seen)
+        if problem:
+            reasons.append(f"{stage}: output {o!r}: {problem}")
+    return reasons
+
+
+def _recompute(output: str, expression: str, seen: str) -> str:
+    try:
+        value = float(evaluate(expression))
+        wanted = float(output)
+    except (ToolError, ValueError):
+        return f"expression {expression!r} does not give a number"
+    if abs(value - wanted) > 0.005:
+        return f"expression {expression!r} gives {value:g}, not {output}"
+    numbers = {float(t) for t in re.findall(r"\d+(?:\.\d+)?", seen)}
+    unseen = [n for n in re.findall(r"\d+(?:\.\d+)?", expression) if float(n) not in numbers]
+    if unseen:
+        return f"numbers {unseen} of {expression!r} do not occur in what the calls return"
+    return ""
+
+
+def _norm(text: str) -> str:
+    return text.lower().replace(",", "")
 
 
 def policy_check(bp: Blueprint, env: Environment) -> list[str]:

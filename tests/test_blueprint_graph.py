@@ -230,3 +230,28 @@ async def test_sampling_is_deterministic_for_a_seed(retail_env):
         return sample_context(ctx.env, ctx.graph, ctx.examples, random.Random(f"{ctx.seed}:0"))
 
     assert sample(a) == sample(b) != sample(c)
+
+
+async def test_outputs_must_come_from_what_the_calls_return_or_be_computed(retail_env):
+    def with_outputs(outputs, computations=()):
+        def propose(messages):
+            bp = json.loads(cancel_pending(messages))
+            return json.dumps({**bp, "outputs": outputs, "computations": list(computations)})
+
+        return propose
+
+    proposer, reviewers, feedback = models(with_outputs(["9999.99"]))
+    ctx = context(retail_env, proposer, reviewers, feedback, max_rounds=1)
+    state = await run_blueprint_attempt(ctx, attempt_where(ctx, has_pending))
+    record = ctx.store.blueprint(state["blueprint_id"])
+    assert state["status"] == "rejected" and record["stage"] == "format"  # failed execution
+    assert any(
+        "execution: output '9999.99' does not occur in what the calls return" in r
+        for r in record["reasons"]
+    )
+    said = with_outputs(["cancelled"])  # occurs in the cancellation's result
+    proposer, reviewers, feedback = models(said)
+    ctx = context(retail_env, proposer, reviewers, feedback)
+    assert (await run_blueprint_attempt(ctx, attempt_where(ctx, has_pending)))["status"] == (
+        "accepted"
+    )

@@ -62,6 +62,11 @@ def test_each_kind_of_defect_is_named_at_its_stage(retail_env, tmp_path, cache_d
     reason = "no longer needed"
     cancel = {"name": "cancel_pending_order", "arguments": {"order_id": pending, "reason": reason}}
     good = {"user_id": user, "instruction": "Cancel it.", "actions": [cancel], "outputs": []}
+    with retail_env.sandbox() as sandbox:  # two amounts the cancellation returns, summed
+        observation = json.loads(sandbox.call(**cancel).observation)
+    amounts = [p["amount"] for p in observation["payment_history"]][:2]
+    sum_ = " + ".join(str(a) for a in amounts)
+    total = f"{sum(amounts):.2f}"
     tasks = [
         good,
         {**good, "outputs": ["1,234.50"]},
@@ -74,27 +79,43 @@ def test_each_kind_of_defect_is_named_at_its_stage(retail_env, tmp_path, cache_d
             ],
         },
         {**good, "outputs": ["cancelled", "9999.99"]},
+        {**good, "outputs": [total], "computations": [{"output": total, "expression": sum_}]},
+        {
+            **good,
+            "outputs": ["777"],
+            "computations": [{"output": "777", "expression": "777.77 - 0.77"}],
+        },
+        {
+            **good,
+            "outputs": ["123456.78"],
+            "computations": [{"output": "123456.78", "expression": sum_}],
+        },
     ]
     path = tmp_path / "tasks.json"
     path.write_text(json.dumps(tasks))
     args = ["--domain", "retail", "--tasks", str(path), "--cache-dir", str(cache_dir)]
     code, verdicts, summary = _run(*args)
     stages = [v["failed_stage"] for v in verdicts]
-    assert stages == [None, "format", "format", "format", "execution", "outputs"]
+    assert stages == [None, *["format"] * 3, "execution", "outputs", None, "outputs", "outputs"]
     assert "has a comma" in verdicts[1]["reasons"][0]
     assert "longer than 4 words" in verdicts[2]["reasons"][0]
     assert "unknown tool 'cancel_everything'" in verdicts[3]["reasons"][0]
     assert "non-pending order cannot be cancelled" in verdicts[4]["reasons"][0]
     assert verdicts[5]["reasons"] == [
-        "outputs: '9999.99' does not occur in the gold calls' observations (if it is "
-        "computed, e.g. a total, check it by hand)"
+        "outputs: output '9999.99' does not occur in what the calls return (if it is "
+        "computed, e.g. a total, give its expression in computations)"
     ]  # "cancelled" occurs in the observation
+    assert "numbers ['777.77', '0.77'] of '777.77 - 0.77' do not occur" in verdicts[7]["reasons"][0]
+    assert f"gives {float(total):g}, not 123456.78" in verdicts[8]["reasons"][0]
     assert summary == {
-        "tasks": 6,
-        "passed": 1,
-        "stages": {"format": 3, "execution": 2, "policy": 2, "outputs": 1},
+        "tasks": 9,
+        "passed": 2,
+        "stages": {"format": 6, "execution": 5, "policy": 5, "outputs": 2},
     }
     assert code == 1
+    path.write_text(json.dumps([{**good, "computations": [{"output": "x"}]}]))
+    _, [malformed], _ = _run(*args)
+    assert malformed["failed_stage"] == "format" and "computations" in malformed["reasons"][0]
     path.write_text(json.dumps([good]))
     assert _run(*args)[0] == 0
     path.write_text("not json")
