@@ -23,8 +23,9 @@ class RecombineInput(BaseModel):
 
 SYSTEM = """Several tasks of the same customer are merged into one longer conversation. Write \
 one instruction to the user ("You are ... You want ...") that asks for everything the \
-combined actions do, in an order a real customer might raise it, keeps every identity \
-detail and value the agent needs, fits the persona, and never names tools. Reply with one \
+combined actions do, in the order of the combined actions (the order the agent will carry \
+them out), keeps every identity detail and value the agent needs, fits the persona, and \
+never names tools. Reply with one \
 JSON object: reasoning, instruction."""
 
 

@@ -41,6 +41,10 @@ class TaskHooks:
     seed_examples: Callable[[sqlite_utils.Database], list[dict[str, Any]]]
     api_graph_add: tuple[tuple[str, str], ...] = ()
     api_graph_remove: tuple[tuple[str, str], ...] = ()
+    # Optional: the records of a given user (what `sample_records` returns for them). With
+    # it, a run can draw its users from a small pool, so some users get several accepted
+    # blueprints and recombination finds parents.
+    records_for: Callable[[sqlite_utils.Database, str], str] | None = None
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,11 @@ Ctx = Runtime[BlueprintContext]
 async def sample_context_node(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     ctx, attempt = runtime.context, state.get("attempt", 0)
     sampled = sample_context(
-        ctx.env, ctx.graph, ctx.examples, random.Random(f"{ctx.seed}:{attempt}")
+        ctx.env,
+        ctx.graph,
+        ctx.examples,
+        random.Random(f"{ctx.seed}:{attempt}"),
+        users=ctx.user_pool,
     )
     context_id = ctx.store.save_context(ctx.run_id, attempt, sampled.model_dump())
     return {

@@ -43,6 +43,7 @@ class BlueprintContext:
     max_rounds: int | None = None  # None: the domain's default (retail 3, airline 5)
     run_id: str = "run"
     seed: int = 0
+    user_pool: list[str] | None = None  # the run's users (sampling.user_pool); None: any
     graph: ApiGraph | None = None  # built from the environment when None
     examples: ExamplePool | None = field(default=None)
 

@@ -36,7 +36,7 @@ from .dialogue import build_dialogue_graph, run_dialogue
 from .personas import PERSONAS
 from .pipeline_config import PipelineConfig
 from .recombine import build_recombine_graph, choose_parents, run_recombination
-from .sampling import SampledContext
+from .sampling import SampledContext, user_pool
 from .units import Progress, UnitRunner, unit_config
 
 
@@ -84,6 +84,7 @@ class PipelineContext:
             max_rounds=c.max_rounds,
             run_id=self.run_id,
             seed=c.seed,
+            user_pool=user_pool(self.env, c.n, c.recombine_rate, c.seed),
         )
         self.phase2 = DialogueContext(
             env=self.env,
@@ -147,11 +148,23 @@ async def recombinations(state: PipelineState, runtime: Ctx, config: RunnableCon
     in_batch = [b for b in accepted if state["batch_start"] <= b["attempt"] < state["attempts"]]
     slots = round(c.recombine_rate * len(in_batch))
     first = state["recombined"]
+    # Parent sets are fixed before the slots run, and never repeat across the run: sets of
+    # earlier batches are excluded, then each slot's choice (same choices on a resume).
+    used = {
+        frozenset(b["parents"])
+        for b in ctx.store.blueprints(ctx.run_id)
+        if b["kind"] == "recombined" and -1 - b["attempt"] < first
+    }
+    chosen: dict[int, list[str] | None] = {}
+    for j in range(first, first + slots):
+        chosen[j] = choose_parents(accepted, random.Random(f"{c.seed}:recombine:{j}"), used)
+        if chosen[j]:
+            used.add(frozenset(chosen[j]))
 
     def recombination(j: int):
         async def work() -> bool:
-            parents = choose_parents(accepted, random.Random(f"{c.seed}:recombine:{j}"))
-            if parents is None:  # no user has two accepted blueprints (yet)
+            parents = chosen[j]
+            if parents is None:  # no user has an unused set of accepted blueprints (yet)
                 return False
             final = await run_recombination(
                 ctx.phase1,

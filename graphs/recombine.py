@@ -29,17 +29,40 @@ from .state import RecombineState
 Ctx = Runtime[BlueprintContext]
 
 
-def choose_parents(blueprints: list[dict[str, Any]], rng: random.Random) -> list[str] | None:
-    """2-3 accepted blueprints of one user, or None when no user has two."""
-    by_user: dict[str, list[str]] = defaultdict(list)
+def choose_parents(
+    blueprints: list[dict[str, Any]],
+    rng: random.Random,
+    used: set[frozenset[str]] = frozenset(),
+) -> list[str] | None:
+    """2-3 accepted blueprints of one user, never a set in `used`; None when there is none.
+
+    The parents come in the order they were proposed (attempt, round): their actions are
+    concatenated in that order, so the gold order and the instruction's order agree."""
+    by_user: dict[str, list[dict]] = defaultdict(list)
     for b in blueprints:
         if b["status"] == "accepted" and b["kind"] == "proposed":
-            by_user[b["user_id"]].append(b["id"])
-    users = sorted(u for u, ids in by_user.items() if len(ids) >= 2)
+            by_user[b["user_id"]].append(b)
+    options = {
+        user: [
+            [b["id"] for b in combo]
+            for k in (2, 3)
+            for combo in itertools.combinations(
+                sorted(bs, key=lambda b: (b.get("attempt", 0), b.get("round", 0))), k
+            )
+            if frozenset(b["id"] for b in combo) not in used
+        ]
+        for user, bs in by_user.items()
+        if len(bs) >= 2
+    }
+    users = sorted(u for u, combos in options.items() if combos)
     if not users:
         return None
-    ids = by_user[rng.choice(users)]
-    return rng.sample(ids, k=min(len(ids), rng.choice([2, 2, 3])))
+    combos = options[rng.choice(users)]
+    pairs = [c for c in combos if len(c) == 2]
+    triples = [c for c in combos if len(c) == 3]
+    # two parents twice as often as three, as before
+    pick = triples if triples and (not pairs or rng.random() < 1 / 3) else pairs
+    return rng.choice(pick)
 
 
 async def merge(state: RecombineState, runtime: Ctx) -> dict[str, Any]:

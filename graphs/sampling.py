@@ -7,6 +7,7 @@ persona and examples.
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,12 +62,23 @@ def example_pool_of(env: Environment) -> ExamplePool:
 
 
 def sample_context(
-    env: Environment, graph: ApiGraph, pool: ExamplePool, rng: random.Random
+    env: Environment,
+    graph: ApiGraph,
+    pool: ExamplePool,
+    rng: random.Random,
+    users: list[str] | None = None,
 ) -> SampledContext:
+    """A context for one attempt; its user from `users` (a run's pool) when given and the
+    domain can give a chosen user's records, else any user."""
     rules = env.domain.rules.rules
     n_rules = rng.randint(min(2, len(rules)), len(rules)) if rules else 0
+    hooks = env.domain.tasks
     with env.sandbox() as sandbox:
-        user_id, records = env.domain.tasks.sample_records(sandbox.db, rng)
+        if users and hooks.records_for is not None:
+            user_id = rng.choice(users)
+            records = hooks.records_for(sandbox.db, user_id)
+        else:
+            user_id, records = hooks.sample_records(sandbox.db, rng)
     return SampledContext(
         user_id=user_id,
         records=records,
@@ -75,6 +87,31 @@ def sample_context(
         persona=rng.choice(PERSONAS),
         examples=pool.sample(rng, rng.randint(0, 2)),
     )
+
+
+def user_pool(env: Environment, n: int, recombine_rate: float, seed: int) -> list[str] | None:
+    """The users a run draws its attempts from, so that recombination finds parents.
+
+    Drawn uniformly from hundreds of users, two accepted blueprints of one user are rare.
+    With `recombine_rate` r > 0, n attempts share ceil(n / (1 + 4r)) users (r = 0.25: about
+    two attempts per user; a user's attempts then have ~60% odds of coming in twos or more),
+    picked once per run from the seed. r = 0, or a domain without `records_for`: None (any
+    user, as before).
+    """
+    if recombine_rate <= 0 or env.domain.tasks.records_for is None:
+        return None
+    size = max(2, math.ceil(n / (1 + 4 * recombine_rate)))
+    users: list[str] = []
+    with env.sandbox() as sandbox:
+        for i in range(20 * size):  # the hook draws with replacement: collect distinct ones
+            if len(users) == size:
+                break
+            user_id, _ = env.domain.tasks.sample_records(
+                sandbox.db, random.Random(f"{seed}:pool:{i}")
+            )
+            if user_id not in users:
+                users.append(user_id)
+    return users
 
 
 def tool_schemas(env: Environment, names: list[str]) -> list[dict[str, Any]]:

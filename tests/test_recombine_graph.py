@@ -6,6 +6,7 @@ import random
 from phase1_helpers import APPROVE, PLAN, context, orders_with
 
 from apigen_mt.graphs.recombine import choose_parents, run_recombination
+from apigen_mt.graphs.sampling import api_graph_of, example_pool_of
 from apigen_mt.testing import ScriptedChatModel
 
 
@@ -166,3 +167,43 @@ def test_parent_choice_needs_two_validated_blueprints_of_one_user():
     rows[1]["status"] = "accepted"
     assert sorted(choose_parents(rows, random.Random(0))) == ["a", "b"]
     assert orders_with({"orders": {"#1": {"status": "pending"}}}, "pending") == ["#1"]
+
+
+def test_a_parent_set_is_never_chosen_twice_and_keeps_the_proposal_order():
+    rows = [
+        {
+            "id": i,
+            "user_id": "u",
+            "status": "accepted",
+            "kind": "proposed",
+            "attempt": n,
+            "round": 1,
+        }
+        for i, n in (("c", 7), ("a", 2), ("b", 5))
+    ]
+    used: set[frozenset[str]] = set()
+    seen = []
+    for j in range(6):
+        parents = choose_parents(rows, random.Random(j), used)
+        if parents is None:
+            break
+        used.add(frozenset(parents))
+        seen.append(parents)
+    assert len(seen) == 4 and len({frozenset(p) for p in seen}) == 4  # 3 pairs, 1 triple
+    order = {"a": 2, "b": 5, "c": 7}
+    assert all([order[i] for i in p] == sorted(order[i] for i in p) for p in seen)
+
+
+def test_a_runs_user_pool_makes_users_come_back(retail_env):
+    from apigen_mt.graphs.sampling import sample_context, user_pool
+
+    pool = user_pool(retail_env, n=20, recombine_rate=0.25, seed=3)
+    assert len(pool) == 10 and len(set(pool)) == 10  # ceil(20 / (1 + 4 * 0.25))
+    assert pool == user_pool(retail_env, n=20, recombine_rate=0.25, seed=3)
+    assert user_pool(retail_env, n=20, recombine_rate=0.0, seed=3) is None
+    graph, examples = api_graph_of(retail_env), example_pool_of(retail_env)
+    users = [
+        sample_context(retail_env, graph, examples, random.Random(f"3:{i}"), users=pool).user_id
+        for i in range(20)
+    ]
+    assert set(users) <= set(pool) and len(users) - len(set(users)) >= 5  # revisits

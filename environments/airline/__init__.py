@@ -8,7 +8,7 @@ from apigen_mt.tools import ToolSet
 from .data import generate
 from .records import AirlineTaubench
 from .rules import RULES
-from .samples import sample_calls, sample_records, seed_examples
+from .samples import records_for, sample_calls, sample_records, seed_examples
 from .schema import SCHEMA
 from .tools import TOOLS
 
@@ -27,7 +27,10 @@ DOMAIN = register_domain(
         taubench_files=("users", "flights", "reservations"),
         max_feedback_rounds=5,
         tasks=TaskHooks(
-            sample_records=sample_records, sample_calls=sample_calls, seed_examples=seed_examples
+            sample_records=sample_records,
+            records_for=records_for,
+            sample_calls=sample_calls,
+            seed_examples=seed_examples,
         ),
     )
 )

@@ -15,6 +15,11 @@ def sample_records(db: sqlite_utils.Database, rng: random.Random) -> tuple[str, 
     """A random user with their profile and reservations (and each flight's current status)."""
     ids = [r[0] for r in db.execute("SELECT user_id FROM users ORDER BY rowid")]
     user_id = rng.choice(ids)
+    return user_id, records_for(db, user_id)
+
+
+def records_for(db: sqlite_utils.Database, user_id: str) -> str:
+    """The records of one user, as `sample_records` gives them."""
     user = records.user(db, user_id)
     reservations = {}
     for rid in user["reservations"]:
@@ -25,7 +30,7 @@ def sample_records(db: sqlite_utils.Database, rng: random.Random) -> tuple[str, 
             day = records.flight_date(db, f["flight_number"], f["date"]) or {}
             f["status"] = day.get("status", "unknown")
         reservations[rid] = r
-    return user_id, json.dumps(
+    return json.dumps(
         {
             "user_id": user_id,
             "user": user,

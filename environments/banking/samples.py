@@ -19,6 +19,11 @@ def _rows(db, sql: str, params: list) -> list[dict[str, Any]]:
 def sample_records(db: sqlite_utils.Database, rng: random.Random) -> tuple[str, str]:
     ids = [r[0] for r in db.execute("SELECT customer_id FROM customers ORDER BY rowid")]
     cid = rng.choice(ids)
+    return cid, records_for(db, cid)
+
+
+def records_for(db: sqlite_utils.Database, cid: str) -> str:
+    """The records of one user, as `sample_records` gives them."""
     customer = _rows(db, "SELECT * FROM customers WHERE customer_id = ?", [cid])[0]
     accounts = _rows(db, "SELECT * FROM accounts WHERE customer_id = ? ORDER BY account_id", [cid])
     transactions = {
@@ -39,7 +44,7 @@ def sample_records(db: sqlite_utils.Database, rng: random.Random) -> tuple[str, 
         "recent_transactions": transactions,
         "now": "2025-03-14 10:00",
     }
-    return cid, json.dumps(records)
+    return json.dumps(records)
 
 
 def sample_calls(db: sqlite_utils.Database) -> list[dict[str, Any]]:

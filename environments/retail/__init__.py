@@ -8,7 +8,14 @@ from apigen_mt.tools import ToolSet
 from .data import generate
 from .records import RetailTaubench
 from .rules import RULES
-from .samples import API_GRAPH_ADD, API_GRAPH_REMOVE, sample_calls, sample_records, seed_examples
+from .samples import (
+    API_GRAPH_ADD,
+    API_GRAPH_REMOVE,
+    records_for,
+    sample_calls,
+    sample_records,
+    seed_examples,
+)
 from .schema import SCHEMA
 from .tools import TOOLS
 
@@ -28,6 +35,7 @@ DOMAIN = register_domain(
         max_feedback_rounds=3,
         tasks=TaskHooks(
             sample_records=sample_records,
+            records_for=records_for,
             sample_calls=sample_calls,
             seed_examples=seed_examples,
             api_graph_add=API_GRAPH_ADD,

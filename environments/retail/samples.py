@@ -15,6 +15,11 @@ def sample_records(db: sqlite_utils.Database, rng: random.Random) -> tuple[str, 
     """A random user with their profile, orders and the variants of the products they own."""
     ids = [r[0] for r in db.execute("SELECT user_id FROM users ORDER BY rowid")]
     user_id = rng.choice(ids)
+    return user_id, records_for(db, user_id)
+
+
+def records_for(db: sqlite_utils.Database, user_id: str) -> str:
+    """The records of one user, as `sample_records` gives them."""
     user = load_users(db, [user_id])[user_id]
     orders = load_orders(db, user["orders"])
     product_ids = sorted({i["product_id"] for o in orders.values() for i in o["items"]})
@@ -27,7 +32,7 @@ def sample_records(db: sqlite_utils.Database, rng: random.Random) -> tuple[str, 
         ][:6]
         for p in products.values()
     }
-    return user_id, json.dumps(
+    return json.dumps(
         {"user_id": user_id, "user": user, "orders": orders, "available_variants": variants}
     )
 
