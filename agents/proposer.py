@@ -46,13 +46,16 @@ class Blueprint(BaseModel):
 
 class ProposerInput(BaseModel):
     domain: str
-    policy: str  # the sampled rules
+    policy: str  # the domain's whole policy: every rule applies to every task
     tools: list[dict[str, Any]]  # OpenAI function schemas, write tools first
     records: str  # JSON of the sampled user and their records
     persona: str
     examples: list[str] = Field(default_factory=list)  # JSON blueprints
     feedback: str | None = None  # the improvement plan from the last round
     previous: str | None = None  # the last round's blueprint JSON
+    focus_rules: list[str] = Field(default_factory=list)  # sampled rules to exercise
+    skeleton: list[str] = Field(default_factory=list)  # the walk's writes, in order
+    reads: list[str] = Field(default_factory=list)  # the walk's reads that feed them
 
 
 SYSTEM = """You design realistic customer-service tasks for the {domain} domain. Each task is \
@@ -67,17 +70,29 @@ exact short values the agent will say (a number, an id, a name): no commas (1234
 them (a total) needs an entry in `computations` with its arithmetic.
 - Use only the tools listed, with every argument filled exactly from the records given: real \
 ids, real values. Invent nothing.
-- Every action must be allowed by the policy rules given.
-- The instruction is written to the user ("You are ... You want ..."), states the user's \
-identity details and everything they need to say, and fits the persona. It never names tools.
+- Every action must be allowed by the whole policy; exercise the rules named for this task.
+- Build the task around the writes of the task's core, in that order.
+- The instruction is written to the user ("You ... You want ..."), gives the identity details \
+the policy requires the user to give (for example an email, or a name and zip code) and \
+everything else they need to say, and fits the persona. It never names tools.
 - Do not copy the examples; vary goals, wording and structure.
 Reply with one JSON object: reasoning, user_id, instruction, actions [{{name, arguments}}], \
 outputs, computations [{{output, expression}}]."""
 
 
 def proposer_prompt(x: ProposerInput) -> list[BaseMessage]:
-    parts = [
-        f"## Policy rules\n{x.policy}",
+    parts = [f"## Policy (every rule applies)\n{x.policy}"]
+    if x.focus_rules:
+        parts.append(
+            "## Rules this task should exercise\n" + "\n".join(f"- {r}" for r in x.focus_rules)
+        )
+    if x.skeleton:
+        steps = "\n".join(f"{i}. {name}" for i, name in enumerate(x.skeleton, 1))
+        core = f"## The task's core\nBuild the task around these writes, in this order:\n{steps}"
+        if x.reads:
+            core += f"\n(Reads that feed them, for the agent: {', '.join(x.reads)}.)"
+        parts.append(core)
+    parts += [
         f"## Tools\n{json.dumps(x.tools)}",
         f"## The user and their records\n{x.records}",
         f"## Persona of the user\n{x.persona}",

@@ -46,6 +46,9 @@ class RunReport(BaseModel):
     total: TokenLine
     cost_per_trajectory: float | None
     quality: QualityReport | None = None
+    # Distributions as {value: count}: the writes each attempt aimed at (every attempt), and
+    # the writes and rules in play of the accepted blueprints.
+    complexity: dict[str, dict[str, int]] = {}
 
     def adds_up(self) -> bool:
         """Every proposal has one final status, every attempt one outcome."""
@@ -132,7 +135,22 @@ def run_report(store: RunStore, run_id: str, prices: PriceTable | None = None) -
         if unique and total.cost is not None
         else None,
         quality=run_quality(store, run_id, run["domain"], unique),
+        complexity=_complexity(
+            final_rounds.values(), [b for b in proposed if b["status"] == "accepted"]
+        ),
     )
+
+
+def _complexity(finals, accepted: list[dict]) -> dict[str, dict[str, int]]:
+    def spread(rows, key: str) -> dict[str, int]:
+        counts = Counter(r.get(key) for r in rows if r.get(key) is not None)
+        return {str(k): counts[k] for k in sorted(counts)}
+
+    return {
+        "target_writes": spread(list(finals), "target_writes"),
+        "writes": spread(accepted, "writes"),
+        "rules_in_play": spread(accepted, "rules_in_play"),
+    }
 
 
 def run_quality(

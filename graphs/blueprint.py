@@ -76,9 +76,13 @@ async def propose(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     sampled = SampledContext.model_validate(ctx.store.context(state["context_id"]))
     previous_id = state.get("blueprint_id")
     previous = ctx.store.blueprint(previous_id)["data"] if previous_id else None
+    tools = ctx.env.domain.tools
     x = ProposerInput(
         domain=ctx.env.domain.name,
-        policy="\n".join(f"- {r}" for r in sampled.rules),
+        policy=ctx.env.domain.policy,
+        focus_rules=sampled.rules,
+        skeleton=[t for t in sampled.tools if t in tools and tools[t].writes],
+        reads=[t for t in sampled.tools if t in tools and not tools[t].writes],
         tools=tool_schemas(ctx.env, sampled.tools),
         records=sampled.records,
         persona=sampled.persona,
@@ -96,6 +100,7 @@ async def propose(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
         data=result.model_dump() if ok else None,
         status="proposed" if ok else "proposer_failed",
     )
+    ctx.store.update_blueprint(blueprint_id, target_writes=sampled.target_writes)
     reasons = [] if ok else [f"proposer: {result.kind}: {result.reason}"]
     if reasons:
         ctx.store.update_blueprint(blueprint_id, stage="", reasons=reasons)
@@ -130,7 +135,20 @@ def execution_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState)
     reasons, diff, text = execution_check(bp, ctx.env)
     if not reasons:  # the outputs must be what these calls return (or computed from it)
         reasons = outputs_check(bp, ctx.env)
-    return reasons, {"diff": diff, "diff_text": text, **({} if reasons else {"stage": "execution"})}
+    updates = {"diff": diff, "diff_text": text, **blueprint_complexity(bp, ctx.env)}
+    return reasons, {**updates, **({} if reasons else {"stage": "execution"})}
+
+
+def blueprint_complexity(bp: Blueprint, env) -> dict[str, int]:
+    """How big a task is: its writes, and the rules its actions bring into play."""
+    tools, names = env.domain.tools, {a.name for a in bp.actions}
+    return {
+        "writes": sum(a.name in tools and tools[a.name].writes for a in bp.actions),
+        "rules_in_play": sum(
+            r.blueprints and (r.tools is None or bool(r.tools & names))
+            for r in env.domain.rules.rules
+        ),
+    }
 
 
 def policy_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):

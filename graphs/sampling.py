@@ -24,9 +24,13 @@ class SampledContext(BaseModel):
     user_id: str
     records: str
     tools: list[str]  # the walk: write tools and the reads that feed them
+    target_writes: int = 1  # how many writes the walk was drawn around (1-4, varied)
     rules: list[str]  # "name: description"
     persona: str
     examples: list[str]  # JSON blueprints
+
+
+TARGET_WRITES = (1, 2, 3, 4)  # varied across attempts: tasks of every size
 
 
 @dataclass
@@ -79,10 +83,12 @@ def sample_context(
             records = hooks.records_for(sandbox.db, user_id)
         else:
             user_id, records = hooks.sample_records(sandbox.db, rng)
+    target = rng.choice(TARGET_WRITES)
     return SampledContext(
         user_id=user_id,
         records=records,
-        tools=graph.walk(rng),
+        tools=graph.walk(rng, writes=target),
+        target_writes=target,
         rules=[f"{r.name}: {r.description}" for r in rng.sample(rules, n_rules)],
         persona=rng.choice(PERSONAS),
         examples=pool.sample(rng, rng.randint(0, 2)),

@@ -255,3 +255,51 @@ async def test_outputs_must_come_from_what_the_calls_return_or_be_computed(retai
     assert (await run_blueprint_attempt(ctx, attempt_where(ctx, has_pending)))["status"] == (
         "accepted"
     )
+
+
+async def test_the_walk_is_the_core_and_the_proposer_sees_the_whole_policy(retail_env):
+    proposer, reviewers, feedback = models(cancel_pending)
+    ctx = context(retail_env, proposer, reviewers, feedback)
+    state = await run_blueprint_attempt(ctx, attempt_where(ctx, has_pending))
+    prompt = proposer.calls[0]["messages"][-1].content
+    system = proposer.calls[0]["messages"][0].content
+    assert prompt.startswith("## Policy (every rule applies)\n" + retail_env.domain.policy)
+    assert "## Rules this task should exercise\n- " in prompt
+    core = prompt.split("## The task's core\n")[1].split("\n\n## ")[0]
+    assert core.startswith("Build the task around these writes, in this order:\n1. ")
+    assert "identity details the policy requires" in system
+    seeds = "\n".join(ctx.examples.seeds)
+    assert (
+        "Your email is " in seeds
+        and "zip code" in seeds
+        and "You are " + state["user_id"] not in seeds
+    )
+    record = ctx.store.blueprint(state["blueprint_id"])
+    assert (
+        record["writes"] == 1
+        and record["rules_in_play"] >= 1
+        and record["target_writes"] in range(1, 5)
+    )
+    targets = {
+        sample_context(ctx.env, ctx.graph, ctx.examples, random.Random(f"0:{i}")).target_writes
+        for i in range(40)
+    }
+    assert targets == {1, 2, 3, 4}  # the size of the task varies across attempts
+
+
+def test_airline_records_carry_real_candidate_flights(airline_env):
+    from apigen_mt.environments.airline import records as airline_records
+
+    seen = 0
+    with airline_env.sandbox() as sandbox:
+        for i in range(10):
+            _, text = airline_env.domain.tasks.sample_records(sandbox.db, random.Random(i))
+            for route, flights in json.loads(text)["candidate_flights"].items():
+                origin, destination = route.split("-")
+                for f in flights:
+                    info = airline_records.flight(sandbox.db, f["flight_number"])
+                    day = airline_records.flight_date(sandbox.db, f["flight_number"], f["date"])
+                    assert (info["origin"], info["destination"]) == (origin, destination)
+                    assert day["status"] == "available" and day["prices"] == f["prices"]
+                    seen += 1
+    assert seen >= 10

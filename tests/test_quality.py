@@ -124,7 +124,12 @@ def test_report_has_a_quality_section_json_and_plots(run_dir, tmp_path):
     assert sorted(p.name for p in (tmp_path / "plots").glob("*.png")) == [
         "agent_tool_calls.png", "tool_coverage.png", "user_turns.png", "writes_per_task.png",
     ]  # fmt: skip
+    assert "Complexity:" in text.output and "writes aimed at (every attempt)" in text.output
     as_json = runner.invoke(app, ["report", run_id, "--out", str(out), "--json"])
+    complexity = json.loads(as_json.stdout)["complexity"]
+    assert sum(complexity["target_writes"].values()) == 8  # one per attempt
+    assert set(complexity["target_writes"]) <= {"1", "2", "3", "4"}
+    assert complexity["writes"] and complexity["rules_in_play"]
     quality = json.loads(as_json.stdout)["quality"]
     assert quality["tool_calls"]["cancel_pending_order"] >= 1
     assert quality["near_duplicates"]["threshold"] == 0.8 and "values" not in quality["turns"]

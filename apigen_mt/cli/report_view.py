@@ -64,6 +64,16 @@ def print_report(report: RunReport, console: Console) -> None:
     else:
         per = "n/a (no accepted trajectory)"
     console.print(f"Cost per unique accepted trajectory: {per}")
+    if any(report.complexity.values()):
+        labels = {
+            "target_writes": "writes aimed at (every attempt)",
+            "writes": "writes (accepted)",
+            "rules_in_play": "rules in play (accepted)",
+        }
+        console.print("Complexity:")
+        for key, spread in report.complexity.items():
+            shown = ", ".join(f"{v}: {n}" for v, n in spread.items()) or "none"
+            console.print(f"  {labels.get(key, key)}: {shown}")
     if report.quality is not None:
         print_quality(report.quality, console)
 

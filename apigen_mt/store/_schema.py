@@ -52,6 +52,11 @@ TABLES: dict[str, dict[str, type]] = {
         "diff_text": str,
         "parents": str,
         "created_at": float,
+        # complexity: the writes the walk aimed at, the blueprint's writes and the rules
+        # its actions bring into play (set at the execution stage)
+        "target_writes": int,
+        "writes": int,
+        "rules_in_play": int,
     },
     "reviews": {"id": str, "blueprint_id": str, "reviewer": str, "ok": int, "data": str},
     "feedback": {"id": str, "blueprint_id": str, "plan": str},

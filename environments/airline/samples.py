@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 from typing import Any
@@ -35,9 +36,35 @@ def records_for(db: sqlite_utils.Database, user_id: str) -> str:
             "user_id": user_id,
             "user": user,
             "reservations": reservations,
+            "candidate_flights": candidate_flights(db, reservations),
             "now": "2024-05-15 15:00 EST",
         }
     )
+
+
+def candidate_flights(db: sqlite_utils.Database, reservations: dict, per_route: int = 4) -> dict:
+    """Real available flights for the user's routes on the day before, of and after each
+    reserved flight: bookings and flight changes are grounded, not invented."""
+    out: dict[str, list[dict]] = {}
+    for r in list(reservations.values())[:3]:
+        for f in r["flights"]:
+            route = f"{f['origin']}-{f['destination']}"
+            if route in out:
+                continue
+            day = datetime.date.fromisoformat(f["date"])
+            found = []
+            for shift in (-1, 0, 1):
+                date = (day + datetime.timedelta(days=shift)).isoformat()
+                for flight in records.flights_where(
+                    db, "origin = ? AND destination = ?", (f["origin"], f["destination"])
+                ):
+                    info = records.flight_date(db, flight["flight_number"], date)
+                    if info and info["status"] == "available":
+                        found.append(
+                            {"flight_number": flight["flight_number"], "date": date, **info}
+                        )
+            out[route] = found[:per_route]
+    return out
 
 
 def sample_calls(db: sqlite_utils.Database) -> list[dict[str, Any]]:

@@ -64,12 +64,18 @@ def seed_examples(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         "SELECT item_id, name FROM order_items WHERE order_id = ? ORDER BY position LIMIT 1",
         [delivered[0]],
     ).fetchone()
+    # The policy has the agent identify the customer by email, or name and zip: the
+    # instruction gives the user what they will be asked, never their internal user id.
+    email = db.execute("SELECT email FROM users WHERE user_id = ?", [pending[1]]).fetchone()[0]
+    first, last, zip_code = db.execute(
+        "SELECT first_name, last_name, zip FROM users WHERE user_id = ?", [delivered[1]]
+    ).fetchone()
     return [
         {
             "reasoning": "A pending order can be cancelled; the reason is one of two.",
             "user_id": pending[1],
-            "instruction": f"You are {pending[1]}. You ordered something by mistake and want order "
-            f"{pending[0]} cancelled. If asked why, say you ordered it by mistake.",
+            "instruction": f"Your email is {email}. You ordered something by mistake and want "
+            f"order {pending[0]} cancelled. If asked why, say you ordered it by mistake.",
             "actions": [
                 {
                     "name": "cancel_pending_order",
@@ -81,8 +87,9 @@ def seed_examples(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         {
             "reasoning": "A delivered order can be returned to its original payment method.",
             "user_id": delivered[1],
-            "instruction": f"You are {delivered[1]}. The {item[1]} from order {delivered[0]} "
-            "is not what you expected; return it and get the refund to the card you paid with.",
+            "instruction": f"You are {first} {last}, zip code {zip_code}; you do not remember "
+            f"your email. The {item[1]} from order {delivered[0]} is not what you expected; "
+            "return it and get the refund to the card you paid with.",
             "actions": [
                 {
                     "name": "return_delivered_order_items",
