@@ -16,6 +16,24 @@ from apigen_mt.environments.taubench_parity import compare_with_expected
 app = typer.Typer(help="τ-bench compatibility.", no_args_is_help=True)
 
 
+def environment_and_tasks(
+    domain: str, tasks: Path, data_dir: Path | None, seed: int, cache_dir: Path | None
+) -> tuple[Environment, list]:
+    """The domain's database (τ-bench's files, or generated) and the task file; exit 2 with
+    the reason when either cannot be had."""
+    try:
+        dom = get_domain(domain)
+        env = (
+            Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
+            if data_dir
+            else Environment.generated(dom, seed=seed, cache_dir=cache_dir)
+        )
+        return env, load_tasks(tasks)
+    except (KeyError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("replay")
 def replay_tasks(
     domain: Annotated[str, typer.Option(help="retail, airline, banking, ...")],
@@ -37,17 +55,7 @@ def replay_tasks(
     cache_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Replay each task's actions in a fresh sandbox: observations and τ-bench's data hash."""
-    try:
-        dom = get_domain(domain)
-        env = (
-            Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
-            if data_dir
-            else Environment.generated(dom, seed=seed, cache_dir=cache_dir)
-        )
-        task_list = load_tasks(tasks)
-    except (KeyError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    env, task_list = environment_and_tasks(domain, tasks, data_dir, seed, cache_dir)
     results = []
     sink = out.open("w", encoding="utf-8") if out else sys.stdout
     try:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from apigen_mt.environments import Environment, get_domain
-from apigen_mt.environments.taubench import load_tasks
 from apigen_mt.validate import STAGES, summarize, validate_tasks
+
+from .taubench import environment_and_tasks
 
 console = Console()
 
@@ -32,17 +31,7 @@ def validate(
     cache_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Check each task: format, execution, policy, outputs. Exit 1 if any task fails."""
-    try:
-        dom = get_domain(domain)
-        env = (
-            Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
-            if data_dir
-            else Environment.generated(dom, seed=seed, cache_dir=cache_dir)
-        )
-        task_list = load_tasks(tasks)
-    except (KeyError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    env, task_list = environment_and_tasks(domain, tasks, data_dir, seed, cache_dir)
     verdicts = validate_tasks(env, task_list)
     summary = summarize(verdicts)
     if as_json:
