@@ -5,8 +5,8 @@
 The transcript lives in the run store (state holds its id) and the episode's sandbox in
 the context (state holds its id). A dialogue ends on the user's ###STOP###, a transfer to a
 human agent, the step limit (agent actions, as τ-bench counts steps), or a role that cannot
-answer; `verify` then compares the
-final database with the gold replay and checks the expected outputs.
+answer; `verify` then compares the final database with the gold replay and checks the
+expected outputs.
 """
 
 from __future__ import annotations
