@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from loopback import oracle_endpoint
+from taubench_differential import ADDRESS
 from typer.testing import CliRunner
 
 from apigen_mt.cli import app
@@ -194,9 +195,28 @@ def cancel_two(records: dict) -> dict:
     }
 
 
+def cancel_and_move(records: dict) -> dict:
+    """Two writes for every user with a pending order: cancel it, and change the address."""
+    user = records.get("user_id", "")
+    orders = records.get("orders", {})
+    pending = [o for o, v in orders.items() if v.get("status") == "pending"][:1]
+    move = {"name": "modify_user_address", "arguments": {"user_id": user, **ADDRESS}}
+    cancels = [
+        {"name": "cancel_pending_order", "arguments": {"order_id": o, "reason": "no longer needed"}}
+        for o in pending
+    ]
+    return {
+        "reasoning": "scripted",
+        "user_id": user,
+        "instruction": f"You moved to 1 Main St, Austin; cancel {' '.join(pending) or 'nothing'}.",
+        "actions": [*cancels, move],
+        "outputs": [],
+    }
+
+
 def capable_oracle() -> OracleRoles:
     """An agent that calls two gold actions at a time and speaks beside its calls."""
-    return OracleRoles(propose=cancel_two, calls_per_message=2, text_with_calls=SAID)
+    return OracleRoles(propose=cancel_and_move, calls_per_message=2, text_with_calls=SAID)
 
 
 @pytest.fixture(scope="module")
