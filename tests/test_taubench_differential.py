@@ -33,7 +33,7 @@ def _differ(root, domain: str, cache_dir) -> tuple[Differ, dict]:
     return Differ(env, oracle), load_data(root, domain)
 
 
-def _run(root, domain: str, cache_dir, examples: int) -> Differ:
+def _run(root, domain: str, cache_dir, examples: int, *, every_call: bool = False) -> Differ:
     differ, data = _differ(root, domain, cache_dir)
     users = users_with_records(data, domain)
 
@@ -46,7 +46,7 @@ def _run(root, domain: str, cache_dir, examples: int) -> Differ:
     )
     @given(call_sequence(domain, data, users))
     def sequences_agree(calls):
-        problems = differ.check(calls)
+        problems = differ.check(calls, hash_every_call=every_call)
         assert not problems, "\n".join(problems)
 
     sequences_agree()
@@ -69,7 +69,8 @@ def test_call_sequences_agree_with_taubench(domain, taubench_root, cache_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("domain", ["retail", "airline"])
 def test_many_call_sequences_agree_with_taubench(domain, taubench_root, cache_dir):
-    _assert_writes_exercised(_run(taubench_root, domain, cache_dir, 1500), domain)
+    """More sequences, and τ-bench's hash compared after every call, not only at the end."""
+    _assert_writes_exercised(_run(taubench_root, domain, cache_dir, 1500, every_call=True), domain)
 
 
 @pytest.mark.parametrize("domain", ["retail", "airline"])
