@@ -147,7 +147,8 @@ class NearDuplicateFilter:
         # LSH finds candidates (its banding cannot express 1.0: exact shingle sets then);
         # each candidate is confirmed by its estimated Jaccard, so none below the threshold.
         self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM) if threshold < 1 else None
-        self._kept: dict[str, Any] = {}  # key -> MinHash signature, or shingle set at 1.0
+        self._kept: dict[str, Any] = {}  # key -> MinHash signature (LSH)
+        self._exact: dict[frozenset[str], str] = {}  # shingle set -> key (threshold 1.0)
 
     def match(self, key: str, text: str) -> str | None:
         """The key of a kept text this one near-duplicates, or None (and it is kept)."""
@@ -155,10 +156,10 @@ class NearDuplicateFilter:
 
         shingles = frozenset(_shingles(text))
         if self._lsh is None:
-            found = next((k for k, s in self._kept.items() if s == shingles), None)
-            if found is None:
-                self._kept[key] = shingles
-            return found
+            if shingles in self._exact:
+                return self._exact[shingles]
+            self._exact[shingles] = key
+            return None
         signature = MinHash(num_perm=NUM_PERM, seed=1)
         for shingle in shingles:
             signature.update(shingle.encode("utf-8"))

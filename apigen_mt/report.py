@@ -58,7 +58,11 @@ class RunReport(BaseModel):
         ] + f["attempts_rejected"] + f["attempts_failed"] + f.get("attempts_unfinished", 0)
 
 
-def run_report(store: RunStore, run_id: str, prices: PriceTable | None = None) -> RunReport:
+def run_report(
+    store: RunStore, run_id: str, prices: PriceTable | None = None, *, quality: bool = True
+) -> RunReport:
+    """The run's funnel, reasons, tokens and complexity; `quality=False` skips the quality
+    figures (they load every accepted transcript)."""
     run = store.run(run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in {store.path}")
@@ -134,7 +138,7 @@ def run_report(store: RunStore, run_id: str, prices: PriceTable | None = None) -
         cost_per_trajectory=(total.cost / len(unique))
         if unique and total.cost is not None
         else None,
-        quality=run_quality(store, run_id, run["domain"], unique),
+        quality=run_quality(store, run_id, run["domain"], unique) if quality else None,
         complexity=_complexity(
             final_rounds.values(), [b for b in proposed if b["status"] == "accepted"]
         ),

@@ -90,6 +90,10 @@ def test_distinct_n_and_threshold_checks():
     assert distinct_n([], 2) == 0.0
     with pytest.raises(ValueError, match="threshold"):
         NearDuplicateFilter(1.5)
+    exact = NearDuplicateFilter(1.0)  # identical shingle sets only, looked up, not scanned
+    assert exact.match("a", "Cancel order #W1 now") is None
+    assert exact.match("b", "cancel order #w1, now") == "a"
+    assert exact.match("c", "Cancel order #W2 now") is None
 
 
 @pytest.fixture(scope="module")

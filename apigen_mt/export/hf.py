@@ -75,7 +75,7 @@ def save_hf_dataset(
         raise RuntimeError(
             "the hf export needs the `datasets` library: pip install 'apigen-mt[hf]'"
         ) from None
-    report = run_report(store, run_id)
+    report = run_report(store, run_id, quality=False)  # the card shows the funnel only
     left_out = left_out or {}
     features = datasets.Features(
         {
