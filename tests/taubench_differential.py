@@ -287,6 +287,8 @@ def airline_call(draw, data: dict, user_id: str) -> dict[str, Any]:
     user = data["users"][user_id]
     reservation = data["reservations"][draw(st.sampled_from(user["reservations"]))]
     methods = sorted(user["payment_methods"])
+    # Changes cannot be paid with a certificate: mostly draw methods that can pay.
+    payable = [m for m in methods if not m.startswith("certificate")] or methods
     cabin = draw(st.sampled_from(["basic_economy", "economy", "business"]))
     name = draw(
         st.sampled_from(
@@ -357,7 +359,7 @@ def airline_call(draw, data: dict, user_id: str) -> dict[str, Any]:
             "reservation_id": reservation["reservation_id"],
             "cabin": draw(st.sampled_from([reservation["cabin"], cabin])),
             "flights": flights,
-            "payment_id": draw(st.sampled_from(methods)),
+            "payment_id": draw(st.sampled_from(payable if draw(st.integers(0, 3)) else methods)),
         }
     else:
         flight = data["flights"][_available_flight(draw, data)["flight_number"]]
@@ -385,7 +387,9 @@ def airline_call(draw, data: dict, user_id: str) -> dict[str, Any]:
                 "reservation_id": rid,
                 "total_baggages": draw(st.integers(0, 5)),
                 "nonfree_baggages": draw(st.integers(0, 3)),
-                "payment_id": draw(st.sampled_from(methods)),
+                "payment_id": draw(
+                    st.sampled_from(payable if draw(st.integers(0, 3)) else methods)
+                ),
             },
             "update_reservation_passengers": lambda: {
                 "reservation_id": rid,
