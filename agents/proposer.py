@@ -9,7 +9,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from .structured import StructuredRole
+from .blueprint_schema import blueprint_schema, drop_unset_arguments
+from .structured import StructuredRole, json_schema_of
 
 
 class Action(BaseModel):
@@ -56,6 +57,9 @@ class ProposerInput(BaseModel):
     focus_rules: list[str] = Field(default_factory=list)  # sampled rules to exercise
     skeleton: list[str] = Field(default_factory=list)  # the walk's writes, in order
     reads: list[str] = Field(default_factory=list)  # the walk's reads that feed them
+    user_id: str | None = None  # the sampled user: the only user id the schema allows
+    # id-like argument name -> the ids in the records it may take (from the domain's hook)
+    id_choices: dict[str, list[str]] = Field(default_factory=dict)
 
 
 SYSTEM = """You design realistic customer-service tasks for the {domain} domain. Each task is \
@@ -107,5 +111,24 @@ def proposer_prompt(x: ProposerInput) -> list[BaseMessage]:
     return [SystemMessage(SYSTEM.format(domain=x.domain)), HumanMessage("\n\n".join(parts))]
 
 
+def proposer_schema(x: ProposerInput) -> dict[str, Any]:
+    """The response schema for this context: real tools, their arguments, real ids."""
+    return blueprint_schema(json_schema_of(Blueprint), x.tools, x.user_id, x.id_choices)
+
+
+def _without_forced_nulls(x: ProposerInput, bp: Blueprint) -> Blueprint:
+    tools = {t["function"]["name"]: t for t in x.tools}
+    for action in bp.actions:
+        action.arguments = drop_unset_arguments(action.arguments, tools.get(action.name))
+    return bp
+
+
 def make_proposer(model: BaseChatModel) -> StructuredRole[ProposerInput, Blueprint]:
-    return StructuredRole("proposer", model, Blueprint, proposer_prompt)
+    return StructuredRole(
+        "proposer",
+        model,
+        Blueprint,
+        proposer_prompt,
+        response_schema=proposer_schema,
+        finish=_without_forced_nulls,
+    )

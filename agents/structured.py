@@ -9,6 +9,7 @@ already retried, the caller gets a `RoleFailure` to record as a rejection reason
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -19,10 +20,13 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ValidationError
 
 from .call_limit import llm_slot
+from .strict_schema import strict_violations, to_strict
 
 T = TypeVar("T", bound=BaseModel)
 In = TypeVar("In")
 STRUCTURED_MODE_KEY = "apigen_structured_mode"  # set by apigen_mt.models.chat_model
+STRICT_SCHEMA_KEY = "apigen_strict_schema"  # likewise; absent means True
+log = logging.getLogger(__name__)
 
 
 class RoleFailure(BaseModel):
@@ -38,30 +42,30 @@ class RoleFailure(BaseModel):
 
 
 def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
-    """The schema with $refs inlined and titles dropped (grammar builders like it flat)."""
-    raw = schema.model_json_schema()
-    defs = raw.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return inline(defs[node["$ref"].split("/")[-1]])
-            return {k: inline(v) for k, v in node.items() if k != "title"}
-        if isinstance(node, list):
-            return [inline(v) for v in node]
-        return node
-
-    return inline(raw)
+    """The model's schema in the strict subset: flat, closed, every property required."""
+    return to_strict(schema.model_json_schema())
 
 
-def response_format(model: BaseChatModel, schema: type[BaseModel]) -> dict[str, Any]:
-    mode = (getattr(model, "metadata", None) or {}).get(STRUCTURED_MODE_KEY, "json_schema")
-    body = json_schema_of(schema)
+def response_format(
+    model: BaseChatModel, schema: type[BaseModel], body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The `response_format` for `schema` (or for `body`, a JSON schema built for one call).
+
+    `strict: true` goes with json_schema mode unless the role's settings turn it off, or the
+    schema falls outside the strict subset (then it is a hint, and a warning is logged).
+    """
+    metadata = getattr(model, "metadata", None) or {}
+    mode = metadata.get(STRUCTURED_MODE_KEY, "json_schema")
+    body = body if body is not None else json_schema_of(schema)
     if mode == "json_object":
         return {"type": "json_object", "schema": body}
+    strict = bool(metadata.get(STRICT_SCHEMA_KEY, True))
+    if strict and (problems := strict_violations(body)):
+        log.warning("schema %s is not strict-compliant (%s); sent as a hint", schema, problems[0])
+        strict = False
     return {
         "type": "json_schema",
-        "json_schema": {"name": schema.__name__, "schema": body, "strict": False},
+        "json_schema": {"name": schema.__name__, "schema": body, "strict": strict},
     }
 
 
@@ -110,8 +114,9 @@ async def astructured(
     *,
     role: str,
     config: RunnableConfig | None = None,
+    response_schema: dict[str, Any] | None = None,
 ) -> T | RoleFailure:
-    bound = model.bind(response_format=response_format(model, schema))
+    bound = model.bind(response_format=response_format(model, schema, response_schema))
     history = list(messages)
     for attempt in range(2):
         try:
@@ -131,9 +136,10 @@ def structured(
     *,
     role: str,
     config: RunnableConfig | None = None,
+    response_schema: dict[str, Any] | None = None,
 ) -> T | RoleFailure:
     """Synchronous twin of `astructured`."""
-    bound = model.bind(response_format=response_format(model, schema))
+    bound = model.bind(response_format=response_format(model, schema, response_schema))
     history = list(messages)
     for attempt in range(2):
         try:
@@ -169,7 +175,12 @@ def _judge_reply(
 
 
 class StructuredRole(Generic[In, T]):
-    """A role whose answer is a pydantic object: a prompt builder plus a schema."""
+    """A role whose answer is a pydantic object: a prompt builder plus a schema.
+
+    `response_schema(inputs)`, when given, builds the JSON schema sent for one call (a
+    narrower one than the pydantic model's, e.g. from the sampled records); the reply is
+    still parsed into `schema`, then passed through `finish(inputs, answer)` when given.
+    """
 
     def __init__(
         self,
@@ -177,31 +188,50 @@ class StructuredRole(Generic[In, T]):
         model: BaseChatModel,
         schema: type[T],
         prompt: Callable[[In], list[BaseMessage]],
+        *,
+        response_schema: Callable[[In], dict[str, Any]] | None = None,
+        finish: Callable[[In, T], T] | None = None,
     ):
         self.name, self.model, self.schema, self.prompt = name, model, schema, prompt
+        self.response_schema, self.finish = response_schema, finish
 
     def _config(self, config: RunnableConfig | None) -> RunnableConfig:
         config = dict(config or {})
         config.setdefault("run_name", self.name)
         return config  # type: ignore[return-value]
 
+    def schema_for(self, inputs: In) -> dict[str, Any]:
+        """The JSON schema sent with a call for `inputs`."""
+        if self.response_schema is not None:
+            return self.response_schema(inputs)
+        return json_schema_of(self.schema)
+
+    def _done(self, inputs: In, answer: T | RoleFailure) -> T | RoleFailure:
+        if self.finish is None or isinstance(answer, RoleFailure):
+            return answer
+        return self.finish(inputs, answer)
+
     async def ainvoke(self, inputs: In, config: RunnableConfig | None = None) -> T | RoleFailure:
-        return await astructured(
+        answer = await astructured(
             self.model,
             self.prompt(inputs),
             self.schema,
             role=self.name,
             config=self._config(config),
+            response_schema=self.schema_for(inputs),
         )
+        return self._done(inputs, answer)
 
     def invoke(self, inputs: In, config: RunnableConfig | None = None) -> T | RoleFailure:
-        return structured(
+        answer = structured(
             self.model,
             self.prompt(inputs),
             self.schema,
             role=self.name,
             config=self._config(config),
+            response_schema=self.schema_for(inputs),
         )
+        return self._done(inputs, answer)
 
 
 def transport_failure(role: str, exc: Exception) -> RoleFailure:

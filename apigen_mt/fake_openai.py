@@ -109,6 +109,11 @@ class FakeOpenAIServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if refusal := _strict_refusal(body):  # as OpenAI answers such a request
+                    with server._lock:
+                        server.requests.append(body)
+                    self._send(400, refusal)
+                    return
                 step = server._next(body)
                 if server.latency:
                     time.sleep(server.latency)
@@ -147,6 +152,21 @@ class FakeOpenAIServer:
                     return False
 
         return Handler
+
+
+def _strict_refusal(body: dict[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's 400 for a strict response schema outside the subset it supports."""
+    from apigen_mt.agents.strict_schema import strict_violations
+
+    fmt = body.get("response_format") or {}
+    spec = fmt.get("json_schema") or {} if isinstance(fmt, dict) else {}
+    if fmt.get("type") != "json_schema" or spec.get("strict") is not True:
+        return None
+    problems = strict_violations(spec.get("schema") or {})
+    if not problems:
+        return None
+    message = f"Invalid schema for response_format '{spec.get('name')}': {problems[0]}"
+    return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
 
 
 def _arguments(arguments: Any) -> str:

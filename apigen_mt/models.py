@@ -8,7 +8,7 @@ from langchain_core.caches import BaseCache
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_openai import ChatOpenAI
 
-from apigen_mt.agents.structured import STRUCTURED_MODE_KEY
+from apigen_mt.agents.structured import STRICT_SCHEMA_KEY, STRUCTURED_MODE_KEY
 
 from .response_cache import SQLiteResponseCache
 from .settings import ModelSettings, RoleSettings
@@ -61,7 +61,11 @@ def chat_model_from(
         else None,
         cache=response_cache(cache_path) if cache_path else None,
         callbacks=[ledger.handler(role)] if ledger else None,
-        metadata={STRUCTURED_MODE_KEY: s.structured_mode, "apigen_role": role},
+        metadata={
+            STRUCTURED_MODE_KEY: s.structured_mode,
+            STRICT_SCHEMA_KEY: s.strict_schema,
+            "apigen_role": role,
+        },
         tags=[f"role:{role}"],
     )
 

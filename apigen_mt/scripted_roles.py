@@ -90,7 +90,7 @@ class OracleRoles:
         """A text reply, or the tool calls to make: [{"name", "arguments"}, ...]."""
         fields = set((schema or {}).get("properties", {}))
         if "actions" in fields:
-            return self._proposal(_containing(messages, RECORDS_HEADING))
+            return self._proposal(_containing(messages, RECORDS_HEADING), schema)
         if "correctness" in fields:
             return json.dumps(APPROVE)
         if "plan" in fields:
@@ -104,11 +104,11 @@ class OracleRoles:
             return self._agent(messages)
         return self._user(messages)
 
-    def _proposal(self, prompt: str) -> str:
+    def _proposal(self, prompt: str, schema: dict | None) -> str:
         records = json.loads(prompt.split(RECORDS_HEADING, 1)[1].split("\n\n## ", 1)[0])
         blueprint = self.propose(records)
         self._remember(blueprint["instruction"], blueprint["actions"], blueprint["outputs"])
-        return json.dumps(blueprint)
+        return json.dumps(_as_schema_decodes(blueprint, schema))
 
     def _combined(self, prompt: str) -> str:
         parts = prompt.split(MERGE_HEADING, 1)[1].split("\n\n## Combined actions\n")
@@ -236,3 +236,38 @@ def _schema_of(response_format: Any) -> dict | None:
     if "json_schema" in response_format:
         return response_format["json_schema"].get("schema")
     return response_format.get("schema")
+
+
+def _every_argument(given: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    nullable = {k for k, p in params.items() if {"type": "null"} in p.get("anyOf", [])}
+    return {**{k: None for k in nullable}, **given}
+
+
+def _as_schema_decodes(blueprint: dict[str, Any], schema: dict | None) -> dict[str, Any]:
+    """The blueprint as decoding under `schema` writes it (every argument present: null
+    for a left-out optional one), checked against the schema: a per-context schema that
+    refuses the oracle's valid blueprint is a bug, raised here."""
+    branches = ((schema or {}).get("properties", {}).get("actions", {}).get("items") or {}).get(
+        "anyOf"
+    )
+    if not branches:
+        return blueprint
+    params = {
+        b["properties"]["name"].get("const"): b["properties"]["arguments"]["properties"]
+        for b in branches
+    }
+    blueprint = {**blueprint, "outputs": blueprint.get("outputs", [])}
+    blueprint.setdefault("computations", [])
+    blueprint["actions"] = [
+        {**a, "arguments": _every_argument(a["arguments"], params.get(a["name"], {}))}
+        for a in blueprint["actions"]
+    ]
+    try:
+        import jsonschema
+    except ImportError:  # the check needs the dev extra; the blueprint is still usable
+        return blueprint
+    try:
+        jsonschema.validate(blueprint, schema)
+    except jsonschema.ValidationError as exc:
+        raise ValueError(f"the response schema refuses a valid blueprint: {exc.message}") from exc
+    return blueprint

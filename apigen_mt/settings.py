@@ -39,6 +39,9 @@ class RoleSettings(BaseModel):
     max_retries: int = Field(3, ge=0)
     requests_per_second: float | None = Field(None, gt=0)  # per endpoint, shared by its roles
     structured_mode: StructuredMode = "json_schema"
+    # `strict: true` with json_schema response formats (OpenAI enforces the schema; vLLM and
+    # SGLang enforce it by grammar anyway). False for a server that refuses the flag.
+    strict_schema: bool = True
 
     @property
     def endpoint(self) -> str:

@@ -45,6 +45,9 @@ class TaskHooks:
     # it, a run can draw its users from a small pool, so some users get several accepted
     # blueprints and recombination finds parents.
     records_for: Callable[[sqlite_utils.Database, str], str] | None = None
+    # Optional: id-like argument names -> the ids the sampled records (parsed JSON) hold for
+    # them. The proposer's response schema then allows only those ids (empty: left free).
+    id_choices: Callable[[dict[str, Any]], dict[str, list[str]]] | None = None
 
 
 @dataclass(frozen=True)

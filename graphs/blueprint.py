@@ -43,7 +43,7 @@ from .committee import (
     tool_lines,
 )
 from .context import BlueprintContext
-from .sampling import SampledContext, sample_context, tool_schemas
+from .sampling import SampledContext, id_choices_of, sample_context, tool_schemas
 from .state import BlueprintState
 
 Ctx = Runtime[BlueprintContext]
@@ -89,6 +89,8 @@ async def propose(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
         examples=sampled.examples,
         feedback=ctx.store.feedback(previous_id) if previous_id else None,
         previous=json.dumps(previous) if previous else None,
+        user_id=sampled.user_id,
+        id_choices=id_choices_of(ctx.env, sampled.records),
     )
     result = await make_proposer(ctx.proposer).ainvoke(x, config={"tags": ["stage:propose"]})
     ok = isinstance(result, Blueprint)

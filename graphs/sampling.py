@@ -125,3 +125,15 @@ def tool_schemas(env: Environment, names: list[str]) -> list[dict[str, Any]]:
     tools = env.domain.tools
     ordered = list(dict.fromkeys(names + tools.write_names))
     return [tools[n].openai_schema() for n in ordered]
+
+
+def id_choices_of(env: Environment, records: str) -> dict[str, list[str]]:
+    """The ids the domain lets a task on `records` name, by argument; {} when the domain
+    declares none or the records are not the JSON its hook reads."""
+    hook = env.domain.tasks.id_choices
+    if hook is None:
+        return {}
+    try:
+        return {k: [str(v) for v in vs] for k, vs in hook(json.loads(records)).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}

@@ -67,6 +67,19 @@ def candidate_flights(db: sqlite_utils.Database, reservations: dict, per_route: 
     return out
 
 
+def id_choices(records: dict[str, Any]) -> dict[str, list[str]]:
+    """The ids a task on these records can name: the user's reservations and payment
+    methods, and the flights reserved or listed as candidates."""
+    reserved = [f["flight_number"] for r in records["reservations"].values() for f in r["flights"]]
+    listed = [f["flight_number"] for fs in records["candidate_flights"].values() for f in fs]
+    return {
+        "user_id": [records["user_id"]],
+        "reservation_id": list(records["reservations"]),
+        "payment_id": list(records["user"]["payment_methods"]),
+        "flight_number": reserved + listed,
+    }
+
+
 def sample_calls(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     user_id = db.execute("SELECT user_id FROM users ORDER BY rowid LIMIT 1").fetchone()[0]
     reservation_id, origin, destination, flights = db.execute(

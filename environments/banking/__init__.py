@@ -8,7 +8,7 @@ from apigen_mt.tools import ToolSet
 
 from .data import generate
 from .rules import RULES
-from .samples import records_for, sample_calls, sample_records, seed_examples
+from .samples import id_choices, records_for, sample_calls, sample_records, seed_examples
 from .schema import SCHEMA
 from .tools import TOOLS
 
@@ -27,6 +27,7 @@ DOMAIN = register_domain(
         tasks=TaskHooks(
             sample_records=sample_records,
             records_for=records_for,
+            id_choices=id_choices,
             sample_calls=sample_calls,
             seed_examples=seed_examples,
         ),

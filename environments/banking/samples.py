@@ -47,6 +47,22 @@ def records_for(db: sqlite_utils.Database, cid: str) -> str:
     return json.dumps(records)
 
 
+def id_choices(records: dict[str, Any]) -> dict[str, list[str]]:
+    """The ids a task on these records can name: the customer's own."""
+    accounts = [a["account_id"] for a in records["accounts"]]
+    return {
+        "customer_id": [records["user_id"]],
+        "account_id": accounts,
+        "from_account_id": accounts,
+        "to_account_id": accounts,
+        "card_id": [c["card_id"] for c in records["cards"]],
+        "payee_id": [p["payee_id"] for p in records["payees"]],
+        "transaction_id": [
+            t["transaction_id"] for ts in records["recent_transactions"].values() for t in ts
+        ],
+    }
+
+
 def sample_calls(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     email, dob, cid = db.execute(
         "SELECT email, date_of_birth, customer_id FROM customers ORDER BY rowid LIMIT 1"

@@ -11,6 +11,7 @@ from .rules import RULES
 from .samples import (
     API_GRAPH_ADD,
     API_GRAPH_REMOVE,
+    id_choices,
     records_for,
     sample_calls,
     sample_records,
@@ -36,6 +37,7 @@ DOMAIN = register_domain(
         tasks=TaskHooks(
             sample_records=sample_records,
             records_for=records_for,
+            id_choices=id_choices,
             sample_calls=sample_calls,
             seed_examples=seed_examples,
             api_graph_add=API_GRAPH_ADD,

@@ -37,6 +37,21 @@ def records_for(db: sqlite_utils.Database, user_id: str) -> str:
     )
 
 
+def id_choices(records: dict[str, Any]) -> dict[str, list[str]]:
+    """The ids a task on these records can name: the user's own, and listed variants."""
+    user, orders = records["user"], records["orders"]
+    items = [i for o in orders.values() for i in o["items"]]
+    variants = [v["item_id"] for vs in records["available_variants"].values() for v in vs]
+    return {
+        "user_id": [records["user_id"]],
+        "order_id": list(orders),
+        "payment_method_id": list(user["payment_methods"]),
+        "item_ids": [i["item_id"] for i in items],
+        "new_item_ids": variants + [i["item_id"] for i in items],
+        "product_id": [i["product_id"] for i in items],
+    }
+
+
 def sample_calls(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     order_id, user_id = db.execute(
         "SELECT order_id, user_id FROM orders ORDER BY rowid LIMIT 1"
