@@ -1,7 +1,7 @@
 """LLM roles: each a prompt, an output schema and a factory taking a BaseChatModel."""
 
 from .assistant import Assistant, make_assistant
-from .call_limit import CallLimit, limited_calls, llm_slot
+from .call_limit import CallLimit, limited_calls, llm_slot, observe_response
 from .feedback import FeedbackInput, FeedbackPlan, make_feedback
 from .human import STOP, HumanInput, HumanSimulator, Turn, is_stop, make_human
 from .human_judge import JudgeInput, JudgeScores, judge_schema, make_human_judge
@@ -43,5 +43,6 @@ __all__ = [
     "make_proposer",
     "make_recombiner",
     "make_reviewer",
+    "observe_response",
     "structured",
 ]

@@ -8,6 +8,7 @@ from langchain_core.caches import BaseCache
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_openai import ChatOpenAI
 
+from apigen_mt.agents.call_limit import observe_response
 from apigen_mt.agents.structured import STRICT_SCHEMA_KEY, STRUCTURED_MODE_KEY
 
 from .response_cache import SQLiteResponseCache
@@ -17,6 +18,7 @@ from .usage import UsageLedger
 _limiters: dict[tuple[str, float], InMemoryRateLimiter] = {}
 _caches: dict[str, SQLiteResponseCache] = {}
 _lock = threading.Lock()
+_client = None
 
 
 def rate_limiter(endpoint: str, rps: float) -> InMemoryRateLimiter:
@@ -60,6 +62,9 @@ def chat_model_from(
         if s.requests_per_second
         else None,
         cache=response_cache(cache_path) if cache_path else None,
+        # Every HTTP response (the client's retries included) reaches the run's call limit,
+        # which shrinks on 429s and grows back on successes when it is adaptive.
+        http_async_client=_observed_client(),
         callbacks=[ledger.handler(role)] if ledger else None,
         metadata={
             STRUCTURED_MODE_KEY: s.structured_mode,
@@ -68,6 +73,22 @@ def chat_model_from(
         },
         tags=[f"role:{role}"],
     )
+
+
+async def _observe(response) -> None:
+    observe_response(response.status_code)
+
+
+def _observed_client():
+    """One async HTTP client per process (its connection pool shared by every role, as
+    langchain-openai's default client is), reporting each response's status."""
+    global _client
+    with _lock:
+        if _client is None:
+            import openai
+
+            _client = openai.DefaultAsyncHttpxClient(event_hooks={"response": [_observe]})
+        return _client
 
 
 def chat_model(

@@ -43,7 +43,7 @@ from .committee import (
     tool_lines,
 )
 from .context import BlueprintContext
-from .sampling import SampledContext, id_choices_of, sample_context, tool_schemas
+from .sampling import SampledContext, attempt_user, id_choices_of, sample_context, tool_schemas
 from .state import BlueprintState
 
 Ctx = Runtime[BlueprintContext]
@@ -51,12 +51,14 @@ Ctx = Runtime[BlueprintContext]
 
 async def sample_context_node(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     ctx, attempt = runtime.context, state.get("attempt", 0)
+    users = ctx.user_pool
     sampled = sample_context(
         ctx.env,
         ctx.graph,
         ctx.examples,
         random.Random(f"{ctx.seed}:{attempt}"),
-        users=ctx.user_pool,
+        users=users,
+        user=attempt_user(users, ctx.seed, attempt) if users else None,
     )
     context_id = ctx.store.save_context(ctx.run_id, attempt, sampled.model_dump())
     return {

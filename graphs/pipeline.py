@@ -36,7 +36,7 @@ from .dialogue import build_dialogue_graph, run_dialogue
 from .personas import PERSONAS
 from .pipeline_config import PipelineConfig
 from .recombine import build_recombine_graph, choose_parents, run_recombination
-from .sampling import SampledContext, user_pool
+from .sampling import SampledContext, attempt_user, user_pool
 from .units import Progress, UnitRunner, unit_config
 
 
@@ -53,6 +53,22 @@ class PipelineModels:
     human_judge: BaseChatModel | None = None
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One of `count` workers of a sharded run: it owns the attempts of its users (so a
+    user's blueprints meet in one shard for recombination) and every `count`-th
+    recombination slot."""
+
+    index: int
+    count: int
+
+    def slot(self, local: int) -> int:
+        return local * self.count + self.index
+
+    def local(self, slot: int) -> int:
+        return (slot - self.index) // self.count
+
+
 @dataclass
 class PipelineContext:
     env: Environment
@@ -61,6 +77,7 @@ class PipelineContext:
     config: PipelineConfig
     run_id: str
     progress: Progress | None = None
+    shard: Shard | None = None  # a worker of a sharded run: one batch, its attempts only
     limit: CallLimit = field(init=False)
     runner: UnitRunner = field(init=False)
     phase1: BlueprintContext = field(init=False)
@@ -69,7 +86,7 @@ class PipelineContext:
 
     def __post_init__(self) -> None:
         c, m = self.config, self.models
-        self.limit = CallLimit(c.concurrency)
+        self.limit = CallLimit(c.concurrency, adaptive=True)
         # Twice as many units as LLM slots keeps the slots busy while units run tools.
         self.runner = UnitRunner(self.store, self.run_id, 2 * c.concurrency, self.progress)
         self.phase1 = BlueprintContext(
@@ -96,6 +113,7 @@ class PipelineContext:
             max_steps=c.max_steps,
             seed=c.seed,
         )
+        self.owner = attempt_owner(self.phase1.user_pool, c.seed, self.shard)
         self.graphs = {
             "blueprint": build_blueprint_graph(),
             "recombine": build_recombine_graph(),
@@ -120,7 +138,23 @@ async def start(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
     for b in ctx.store.blueprints(ctx.run_id, status="accepted"):
         if b["kind"] == "proposed":
             ctx.phase1.examples.add(json.dumps(b["data"]))
-    return {"attempts": 0, "recombined": 0, "batch_start": 0, "status": "running"}
+    first = state.get("attempts", 0)  # a shard's batch starts where the driver says
+    return {
+        "attempts": first,
+        "recombined": state.get("recombined", 0),
+        "batch_start": first,
+        "status": "running",
+    }
+
+
+def attempt_owner(users: list[str] | None, seed: int, shard: Shard | None):
+    """`owns(attempt)`: whether this process runs the attempt (always, unsharded)."""
+    if shard is None:
+        return lambda attempt: True
+    if users:
+        where = {u: i for i, u in enumerate(users)}
+        return lambda a: where[attempt_user(users, seed, a)] % shard.count == shard.index
+    return lambda attempt: attempt % shard.count == shard.index
 
 
 async def blueprint_attempts(state: PipelineState, runtime: Ctx, config: RunnableConfig):
@@ -138,7 +172,8 @@ async def blueprint_attempts(state: PipelineState, runtime: Ctx, config: Runnabl
 
         return work
 
-    await ctx.runner.run("blueprints", [(f"attempt:{i}", attempt(i)) for i in range(first, last)])
+    mine = [i for i in range(first, last) if ctx.owner(i)]
+    await ctx.runner.run("blueprints", [(f"attempt:{i}", attempt(i)) for i in mine])
     return {"attempts": last, "batch_start": first}
 
 
@@ -148,15 +183,18 @@ async def recombinations(state: PipelineState, runtime: Ctx, config: RunnableCon
     in_batch = [b for b in accepted if state["batch_start"] <= b["attempt"] < state["attempts"]]
     slots = round(c.recombine_rate * len(in_batch))
     first = state["recombined"]
+    # A shard numbers its slots j = 0, 1, … and runs them as run-wide slots of its own.
+    slot_of = ctx.shard.slot if ctx.shard else (lambda j: j)
+    local_of = ctx.shard.local if ctx.shard else (lambda j: j)
     # Parent sets are fixed before the slots run, and never repeat across the run: sets of
     # earlier batches are excluded, then each slot's choice (same choices on a resume).
     used = {
         frozenset(b["parents"])
         for b in ctx.store.blueprints(ctx.run_id)
-        if b["kind"] == "recombined" and -1 - b["attempt"] < first
+        if b["kind"] == "recombined" and local_of(-1 - b["attempt"]) < first
     }
     chosen: dict[int, list[str] | None] = {}
-    for j in range(first, first + slots):
+    for j in map(slot_of, range(first, first + slots)):
         chosen[j] = choose_parents(accepted, random.Random(f"{c.seed}:recombine:{j}"), used)
         if chosen[j]:
             used.add(frozenset(chosen[j]))
@@ -177,7 +215,7 @@ async def recombinations(state: PipelineState, runtime: Ctx, config: RunnableCon
 
         return work
 
-    units = [(f"recombine:{j}", recombination(j)) for j in range(first, first + slots)]
+    units = [(f"recombine:{j}", recombination(j)) for j in chosen]
     await ctx.runner.run("recombinations", units)
     return {"recombined": first + slots}
 
@@ -237,8 +275,8 @@ def _accepted(store: RunStore, run_id: str, kind: str | None = None) -> list[dic
 
 def _after_dialogues(state: PipelineState, runtime: Ctx) -> str:
     ctx, c = runtime.context, runtime.context.config
-    if c.target is None or state["attempts"] >= c.attempt_budget:
-        return "finish"
+    if ctx.shard or c.target is None or state["attempts"] >= c.attempt_budget:
+        return "finish"  # a shard runs one batch: the driver decides on the next
     unique = sum(
         t["accepted"] and not t["duplicate"] for t in ctx.store.run_trajectories(ctx.run_id)
     )
@@ -246,7 +284,8 @@ def _after_dialogues(state: PipelineState, runtime: Ctx) -> str:
 
 
 async def finish(state: PipelineState, runtime: Ctx) -> dict[str, Any]:
-    runtime.context.store.set_run_status(runtime.context.run_id, "finished")
+    if runtime.context.shard is None:
+        runtime.context.store.set_run_status(runtime.context.run_id, "finished")
     return {"status": "finished"}
 
 
@@ -263,8 +302,11 @@ def build_pipeline_graph():
     return g.compile(name="pipeline")
 
 
-async def run_pipeline(ctx: PipelineContext, config: RunnableConfig | None = None):
-    """Run (or resume) `ctx.run_id` to the end; returns the final pipeline state."""
+async def run_pipeline(
+    ctx: PipelineContext, config: RunnableConfig | None = None, start: dict | None = None
+):
+    """Run (or resume) `ctx.run_id` to the end; returns the final pipeline state. A shard
+    passes `start` ({"attempts": first attempt, "recombined": its slots so far})."""
     config = dict(config or {})
     recorder = UsageRecorder(
         lambda role, stage, model, p, c: ctx.store.add_usage(ctx.run_id, role, stage, model, p, c)
@@ -283,7 +325,7 @@ async def run_pipeline(ctx: PipelineContext, config: RunnableConfig | None = Non
     with limited_calls(ctx.limit):
         try:
             return await build_pipeline_graph().ainvoke(
-                {"run_id": ctx.run_id}, context=ctx, config=config
+                {"run_id": ctx.run_id, **(start or {})}, context=ctx, config=config
             )
         except BaseException:
             ctx.store.set_run_status(ctx.run_id, "interrupted")

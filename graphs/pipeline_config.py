@@ -26,6 +26,9 @@ class PipelineConfig(BaseModel):
     max_rounds: int | None = Field(None, ge=1, le=20)
     best_of_n: int = Field(4, ge=1, le=16)
     max_steps: int = Field(30, ge=1, le=400)  # agent actions per dialogue, as τ-bench counts
+    # Workers the run is split across (apigen_mt.scale); part of what a run is, since the
+    # split decides which worker store holds which attempt.
+    shards: int = Field(1, ge=1, le=1024, description="worker shards (--workers)")
 
     @model_validator(mode="after")
     def _budget_needs_target(self) -> PipelineConfig:

@@ -65,20 +65,30 @@ def example_pool_of(env: Environment) -> ExamplePool:
         )
 
 
+def attempt_user(users: list[str], seed: int, attempt: int) -> str:
+    """The pool user of an attempt, drawn on its own so a sharded run can tell which
+    worker owns an attempt without sampling its context."""
+    return random.Random(f"{seed}:{attempt}:user").choice(users)
+
+
 def sample_context(
     env: Environment,
     graph: ApiGraph,
     pool: ExamplePool,
     rng: random.Random,
     users: list[str] | None = None,
+    user: str | None = None,
 ) -> SampledContext:
-    """A context for one attempt; its user from `users` (a run's pool) when given and the
-    domain can give a chosen user's records, else any user."""
+    """A context for one attempt; its user is `user` when given, else one of `users` (a
+    run's pool) when the domain can give a chosen user's records, else any user."""
     rules = env.domain.rules.rules
     n_rules = rng.randint(min(2, len(rules)), len(rules)) if rules else 0
     hooks = env.domain.tasks
     with env.sandbox() as sandbox:
-        if users and hooks.records_for is not None:
+        if user is not None and hooks.records_for is not None:
+            user_id = user
+            records = hooks.records_for(sandbox.db, user_id)
+        elif users and hooks.records_for is not None:
             user_id = rng.choice(users)
             records = hooks.records_for(sandbox.db, user_id)
         else:

@@ -163,7 +163,7 @@ async def test_recombination_merges_accepted_blueprints_of_one_user(retail_env, 
     monkeypatch.setattr(
         blueprint_module,
         "sample_context",
-        lambda env, graph, examples, rng, users=None: real(
+        lambda env, graph, examples, rng, users=None, user=None: real(
             env, graph, examples, random.Random(rng.random() < 0.5)
         ),
     )

@@ -26,6 +26,24 @@ from .running import StageBars, capped_for, first_line, run_to_end
 DEFAULT_OUT = Path("apigen-runs")
 
 
+def _sharded(store, run_id, config, settings, ray, progress):
+    from apigen_mt.scale import ShardedRun, run_sharded
+    from apigen_mt.scale.driver import LocalWorkers
+
+    if ray:
+        from apigen_mt.scale.ray_backend import RayWorkers
+
+        backend = RayWorkers(config.shards, ray)
+    else:
+        backend = LocalWorkers(config.shards)
+    run = ShardedRun(store, run_id, config, settings, backend, progress, progress.status)
+
+    async def work():
+        return run_sharded(run)
+
+    return work
+
+
 def generate(
     domain: Annotated[str, typer.Option(help="A registered domain (apigen-mt domains list).")],
     n: Annotated[int, typer.Option("--n", help="Blueprint attempts (per batch with --target).")],
@@ -61,6 +79,17 @@ def generate(
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint.")] = None,
     prices: Annotated[Path | None, typer.Option(help="Price table JSON for costs.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Split the run across this many worker processes (or Ray tasks)."),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the workers on Ray: 'local' starts a local instance, 'auto' joins "
+            "RAY_ADDRESS's cluster, or a cluster address (needs the ray extra)."
+        ),
+    ] = None,
 ) -> None:
     """Generate verified multi-turn data: blueprints, then dialogues; print the funnel."""
     console = Console(stderr=as_json)
@@ -79,6 +108,7 @@ def generate(
             best_of_n=best_of_n,
             max_steps=max_steps,
             data_dir=str(data_dir.resolve()) if data_dir else None,
+            shards=workers or (2 if ray else 1),
         )
         settings = load_settings(overrides={"model": model, "base_url": base_url})
         price_table = PriceTable.load(prices)
@@ -92,24 +122,22 @@ def generate(
     console.print(f"{'Resuming' if resumed else 'Starting'} run [bold]{run_id}[/] in {out}")
     with resolved_endpoint(settings, say=console.print) as ready:
         config = capped_for(settings, config, console)
-        env = environment_for(config)
-        models = pipeline_models(ready, config.committee_size)
+        hint = f"apigen-mt generate --out {out} --resume {run_id}"
         with StageBars(console) as progress:
-            ctx = PipelineContext(
-                env=env,
-                store=store,
-                models=models,
-                config=config,
-                run_id=run_id,
-                progress=progress,
-            )
-            hint = f"apigen-mt generate --out {out} --resume {run_id}"
-            run_to_end(
-                lambda: run_pipeline(ctx),
-                console,
-                hint,
-                lambda: store.set_run_status(run_id, "interrupted"),
-            )
+            if config.shards > 1 or ray:
+                work = _sharded(store, run_id, config, ready, ray, progress)
+            else:
+                ctx = PipelineContext(
+                    env=environment_for(config),
+                    store=store,
+                    models=pipeline_models(ready, config.committee_size),
+                    config=config,
+                    run_id=run_id,
+                    progress=progress,
+                )
+                progress.watch(ctx.limit)
+                work = lambda: run_pipeline(ctx)  # noqa: E731
+            run_to_end(work, console, hint, lambda: store.set_run_status(run_id, "interrupted"))
     report = run_report(store, run_id, price_table)
     print_report(report, console)
     console.print(f"Run id: [bold]{run_id}[/]  (apigen-mt export {run_id} --out {out})")

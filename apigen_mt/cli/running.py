@@ -39,6 +39,18 @@ class StageBars:
             console=console,
         )
         self.tasks: dict[str, Any] = {}
+        self._status: Any = None
+        self._limit: Any = None  # a CallLimit to show beside the bars
+
+    def watch(self, limit: Any) -> None:
+        """Show this run's LLM call limit (it shrinks on 429s and grows back)."""
+        self._limit = limit
+
+    def status(self, text: str) -> None:
+        """A line under the bars: workers, calls in flight, the adaptive limit."""
+        if self._status is None:
+            self._status = self.bars.add_task(text, total=None, accepted="", failed="")
+        self.bars.update(self._status, description=text)
 
     def __enter__(self) -> StageBars:
         self.bars.start()
@@ -59,6 +71,12 @@ class StageBars:
             accepted=count.accepted,
             failed=count.failed,
         )
+        if self._limit is not None:
+            lim = self._limit
+            self.status(
+                f"LLM calls in flight {lim.in_flight}, limit {lim.limit} of {lim.ceiling} "
+                f"(adapts to 429s: {lim.throttled} seen)"
+            )
 
 
 def capped_for(settings: ModelSettings, config: C, console: Console) -> C:

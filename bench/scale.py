@@ -1,0 +1,148 @@
+"""Client CPU per LLM call (bare ChatOpenAI vs the dialogue graph) and 2-worker scaling.
+
+python bench/scale.py [--latency 0.05] [--concurrency 64] [--calls 3000] [--dialogues 600]
+
+The fixed-latency loopback endpoint of bench/throughput.py runs in its own process. In
+this process: (1) `--calls` bare `ChatOpenAI.ainvoke` calls with the retail tools bound,
+at `--concurrency` in flight; (2) `--dialogues` retail dialogues through the real phase-2
+graph (ChatOpenAI, tools on sandboxes, the SQLite run store) under the same limit. Client
+CPU per call is this process's CPU time over the calls it made, measured in the same run.
+Then the same dialogues run in 1 and in 2 worker processes, each worker at the same
+concurrency, and the calls per second are compared. The last two lines are
+`overhead_ratio: <graph CPU per call / bare CPU per call>` and
+`scale_2w: <calls/s with 2 workers / calls/s with 1>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from throughput import serve, tasks
+
+from apigen_mt.agents import limited_calls
+from apigen_mt.environments import Environment
+from apigen_mt.graphs.context import DialogueContext
+from apigen_mt.graphs.dialogue import build_dialogue_graph, run_dialogue
+from apigen_mt.models import chat_model
+from apigen_mt.settings import load_settings
+from apigen_mt.store import RunStore
+
+
+def _settings(base_url: str):
+    return load_settings({"APIGEN_MT_BASE_URL": base_url, "APIGEN_MT_API_KEY": "bench"})
+
+
+async def bare_calls(base_url: str, env: Environment, n: int, concurrency: int) -> dict:
+    """`n` assistant-shaped calls: the retail tools bound, a short conversation."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    work = tasks(env, n)
+    model = chat_model("assistant", _settings(base_url)).bind_tools(
+        env.domain.tools.openai_schemas()
+    )
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(t: dict) -> None:
+        async with gate:
+            await model.ainvoke([SystemMessage(env.domain.policy), HumanMessage(t["instruction"])])
+
+    return await _timed(lambda: asyncio.gather(*(one(t) for t in work)), lambda: n)
+
+
+async def graph_dialogues(base_url: str, env: Environment, n: int, concurrency: int) -> dict:
+    settings = _settings(base_url)
+    store = RunStore(Path(tempfile.mkdtemp()) / "runs.sqlite")
+    ctx = DialogueContext(
+        env=env,
+        store=store,
+        human=chat_model("human", settings),
+        assistant=chat_model("assistant", settings),
+        best_of_n=1,
+    )
+    ids = [store.save_task(t) for t in tasks(env, n)]
+    graph = build_dialogue_graph()
+    units = asyncio.Semaphore(2 * concurrency)  # as the pipeline's unit runner does
+
+    async def one(task_id: str):
+        async with units:
+            return await run_dialogue(ctx, task_id, 0, graph)
+
+    with limited_calls(concurrency) as limit:
+        return await _timed(lambda: asyncio.gather(*(one(i) for i in ids)), lambda: limit.calls)
+
+
+async def _timed(run, calls) -> dict:
+    cpu, wall = time.process_time(), time.perf_counter()
+    await run()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    n = calls()
+    return {"calls": n, "cpu_ms_per_call": 1000 * cpu / n, "calls_per_s": n / wall, "wall": wall}
+
+
+def _worker(base_url: str, n: int, concurrency: int, out) -> None:
+    env = Environment.generated("retail", seed=0)
+    asyncio.run(graph_dialogues(base_url, env, 8, 4))  # warm-up
+    out.put(asyncio.run(graph_dialogues(base_url, env, n, concurrency)))
+
+
+def workers(base_url: str, count: int, n: int, concurrency: int) -> float:
+    """Dialogue calls/s of `count` worker processes running `n` dialogues each."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(base_url, n, concurrency, out)) for _ in range(count)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    # Each worker times its own dialogues; they overlap, so the run's rate is the sum.
+    return sum(r["calls_per_s"] for r in results)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--latency", type=float, default=0.05)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--calls", type=int, default=3000)
+    p.add_argument("--dialogues", type=int, default=600)
+    args = p.parse_args()
+
+    env = Environment.generated("retail", seed=0)
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    n_tasks = max(args.calls, args.dialogues)
+    server = multiprocessing.Process(target=serve, args=(args.latency, n_tasks, ports), daemon=True)
+    server.start()
+    base_url = f"http://127.0.0.1:{ports.get(timeout=120)}/v1"
+    try:
+        asyncio.run(bare_calls(base_url, env, 64, 16))  # warm-up: imports, pools
+        asyncio.run(graph_dialogues(base_url, env, 16, 8))
+        c = args.concurrency
+        bare = asyncio.run(bare_calls(base_url, env, args.calls, c))
+        graph = asyncio.run(graph_dialogues(base_url, env, args.dialogues, c))
+        print(f"latency L = {args.latency * 1000:.0f} ms, C = {c} in flight")
+        for name, r in (("bare ChatOpenAI", bare), ("dialogue graph", graph)):
+            print(
+                f"{name:>16}: {r['calls']} calls, {r['cpu_ms_per_call']:.2f} ms CPU per call, "
+                f"{r['calls_per_s']:.0f} calls/s"
+            )
+        one = workers(base_url, 1, args.dialogues, c)
+        two = workers(base_url, 2, args.dialogues, c)
+        print(f"dialogue calls/s: 1 worker {one:.0f}, 2 workers {two:.0f} (C = {c} each)")
+    finally:
+        server.terminate()
+    print(f"overhead_ratio: {graph['cpu_ms_per_call'] / bare['cpu_ms_per_call']:.3f}")
+    print(f"scale_2w: {two / one:.3f}")
+
+
+if __name__ == "__main__":
+    main()
