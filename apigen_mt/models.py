@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import threading
+import weakref
 
 from langchain_core.caches import BaseCache
 from langchain_core.rate_limiters import InMemoryRateLimiter
@@ -75,20 +78,49 @@ def chat_model_from(
     )
 
 
-async def _observe(response) -> None:
-    observe_response(response.status_code)
-
-
 def _observed_client():
-    """One async HTTP client per process (its connection pool shared by every role, as
-    langchain-openai's default client is), reporting each response's status."""
+    """The async HTTP client every ChatOpenAI of this process uses: it reports each
+    response's status (the client's retries included) to the run's call limit."""
     global _client
     with _lock:
         if _client is None:
             import openai
 
-            _client = openai.DefaultAsyncHttpxClient(event_hooks={"response": [_observe]})
+            _client = openai.DefaultAsyncHttpxClient(transport=_observed_transport())
         return _client
+
+
+def _observed_transport():
+    """A transport that sends through one connection pool per event loop (a pool's
+    connections belong to the loop that opened them; notebooks and benchmarks run several
+    loops one after another) and tells `observe_response` each response's status."""
+    import openai
+
+    # The HTTP library the OpenAI SDK is built on (httpx, or its fork in newer SDKs).
+    hx = importlib.import_module(openai.DefaultAsyncHttpxClient.__mro__[1].__module__.split(".")[0])
+    limits = getattr(openai, "DEFAULT_CONNECTION_LIMITS", None) or hx.Limits(
+        max_connections=1000, max_keepalive_connections=100
+    )
+
+    class ObservedTransport(hx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self._pools: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+        async def handle_async_request(self, request):
+            loop = asyncio.get_running_loop()
+            pool = self._pools.get(loop)
+            if pool is None:
+                pool = self._pools[loop] = hx.AsyncHTTPTransport(limits=limits)
+            response = await pool.handle_async_request(request)
+            observe_response(response.status_code)
+            return response
+
+        async def aclose(self) -> None:
+            pool = self._pools.pop(asyncio.get_running_loop(), None)
+            if pool is not None:
+                await pool.aclose()
+
+    return ObservedTransport()
 
 
 def chat_model(

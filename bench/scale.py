@@ -31,6 +31,7 @@ from apigen_mt.agents import limited_calls
 from apigen_mt.environments import Environment
 from apigen_mt.graphs.context import DialogueContext
 from apigen_mt.graphs.dialogue import build_dialogue_graph, run_dialogue
+from apigen_mt.graphs.verify import gold_state_hash
 from apigen_mt.models import chat_model
 from apigen_mt.settings import load_settings
 from apigen_mt.store import RunStore
@@ -67,7 +68,11 @@ async def graph_dialogues(base_url: str, env: Environment, n: int, concurrency: 
         assistant=chat_model("assistant", settings),
         best_of_n=1,
     )
-    ids = [store.save_task(t) for t in tasks(env, n)]
+    # As the pipeline saves tasks (before its dialogues): with the gold state's hash.
+    ids = [
+        store.save_task({**t, "gold_hash": gold_state_hash(env, t["actions"])})
+        for t in tasks(env, n)
+    ]
     graph = build_dialogue_graph()
     units = asyncio.Semaphore(2 * concurrency)  # as the pipeline's unit runner does
 

@@ -85,28 +85,39 @@ class RowDigests:
         return _finish(sums)
 
 
-def track_changes(conn: sqlite3.Connection, schema: Schema) -> None:
-    """Temp triggers that record the rowids each write touches, in `temp._dirty`.
+DIRTY_TABLE = "_dirty"
 
-    They live only on this connection, and a rolled-back savepoint un-records them too.
-    """
-    conn.execute("PRAGMA recursive_triggers = ON")  # so REPLACE reports its deletes
+
+def track_changes(conn: sqlite3.Connection, schema: Schema) -> None:
+    """Triggers that record the rowids each write touches, in `_dirty` (not a schema
+    table: hashes, diffs and exports never see it). A rolled-back savepoint un-records
+    them too. Installed once in the sandbox image (environment.py), so each sandbox gets
+    them with its copy of the data; `recursive_triggers` is per connection (see
+    `tracking_connection`)."""
     conn.execute(
-        "CREATE TEMP TABLE _dirty (tbl TEXT, rid INTEGER, PRIMARY KEY (tbl, rid)) WITHOUT ROWID"
+        f"CREATE TABLE {DIRTY_TABLE} (tbl TEXT, rid INTEGER, PRIMARY KEY (tbl, rid)) WITHOUT ROWID"
     )
     for t in schema.tables:
-        mark = "INSERT OR IGNORE INTO _dirty VALUES ('{0}', {1}.rowid);"
+        mark = f"INSERT OR IGNORE INTO {DIRTY_TABLE} VALUES ('{{0}}', {{1}}.rowid);"
         for event, refs in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
             body = " ".join(mark.format(t.name, r) for r in refs)
             conn.execute(
-                f'CREATE TEMP TRIGGER "_dirty_{event.lower()}_{t.name}" AFTER {event} '
-                f'ON main."{t.name}" BEGIN {body} END'
+                f'CREATE TRIGGER "_dirty_{event.lower()}_{t.name}" AFTER {event} '
+                f'ON "{t.name}" BEGIN {body} END'
             )
+
+
+def tracking_connection(image: bytes) -> sqlite3.Connection:
+    """A private in-memory database from a serialized image with `track_changes` in it."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.deserialize(image)
+    conn.execute("PRAGMA recursive_triggers = ON")  # so REPLACE reports its deletes
+    return conn
 
 
 def dirty_rows(conn: sqlite3.Connection) -> dict[str, set[int]]:
     out: dict[str, set[int]] = {}
-    for table, rid in conn.execute("SELECT tbl, rid FROM temp._dirty"):
+    for table, rid in conn.execute(f"SELECT tbl, rid FROM {DIRTY_TABLE}"):
         out.setdefault(table, set()).add(rid)
     return out
 

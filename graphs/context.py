@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 
 from apigen_mt.agents import Assistant, make_assistant
 from apigen_mt.environments import Environment
@@ -76,10 +77,43 @@ class DialogueContext:
     max_resamples: int = 3  # extra rounds of candidates when none is usable
     seed: int = 0  # breaks the judge's ties between equally scored user replies
     sandboxes: dict[str, Any] = field(default_factory=dict)  # episode sandboxes, by id
+    # Running episodes' transcripts and tasks, so a turn does not reload them from the store
+    # (which still receives every message as it is said: it holds the record).
+    live: dict[str, list[BaseMessage]] = field(default_factory=dict, repr=False)
+    live_tasks: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.best_of_n < 1 or self.max_steps < 1:
             raise ValueError("best_of_n must be >= 1 and max_steps >= 1")
+
+    def transcript(self, episode_id: str) -> list[BaseMessage]:
+        """The episode's messages so far (a copy)."""
+        messages = self.live.get(episode_id)
+        if messages is None:
+            messages = self.live[episode_id] = self.store.transcript(episode_id)
+        return list(messages)
+
+    def last_message(self, episode_id: str) -> BaseMessage:
+        messages = self.live.get(episode_id)
+        return messages[-1] if messages else self.transcript(episode_id)[-1]
+
+    def say(self, episode_id: str, messages: list[BaseMessage]) -> None:
+        """Record messages in the store and in the live transcript."""
+        known = self.live.get(episode_id)
+        self.store.append_turns(episode_id, messages, start=None if known is None else len(known))
+        if known is not None:
+            known.extend(messages)
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        task = self.live_tasks.get(task_id)
+        if task is None:
+            task = self.live_tasks[task_id] = self.store.task(task_id)
+        return task
+
+    def forget(self, episode_id: str, task_id: str) -> None:
+        """Drop an ended episode's live state (its task too, reread by a later episode)."""
+        self.live.pop(episode_id, None)
+        self.live_tasks.pop(task_id, None)
 
     @cached_property
     def agent(self) -> Assistant:

@@ -35,8 +35,8 @@ TRANSFER_TOOL = "transfer_to_human_agents"
 
 async def human(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     # No step check here: as in τ-bench, the user answers the agent's last action.
-    ctx, task = runtime.context, runtime.context.store.task(state["task_id"])
-    messages = ctx.store.transcript(state["episode_id"])
+    ctx, task = runtime.context, runtime.context.task(state["task_id"])
+    messages = ctx.transcript(state["episode_id"])
     choice = await human_turn(
         ctx.human,
         ctx.judge,
@@ -49,7 +49,7 @@ async def human(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     )
     if choice.text is None:
         return {"ended_by": "human_failure", "reason": choice.failure}
-    ctx.store.append_turns(state["episode_id"], [HumanMessage(choice.text)])
+    ctx.say(state["episode_id"], [HumanMessage(choice.text)])
     update: dict[str, Any] = {}
     if is_stop(choice.text):
         update["ended_by"] = "user_stop"
@@ -60,7 +60,7 @@ async def assistant(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     if state["steps"] >= ctx.max_steps:
         return {"ended_by": "turn_limit"}
-    transcript = ctx.store.transcript(state["episode_id"])
+    transcript = ctx.transcript(state["episode_id"])
     reply = await ctx.agent.ainvoke(transcript)
     if _is_empty(reply):  # never hand the user an empty agent message: resample once
         reply = await ctx.agent.ainvoke(transcript)
@@ -68,16 +68,16 @@ async def assistant(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
             return {"ended_by": "assistant_failure", "reason": "assistant: empty reply, twice"}
     if isinstance(reply, RoleFailure):
         return {"ended_by": "assistant_failure", "reason": str(reply)}
-    ctx.store.append_turns(state["episode_id"], [reply])
+    ctx.say(state["episode_id"], [reply])
     return {"steps": state["steps"] + agent_actions(reply)}
 
 
 async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> dict[str, Any]:
     ctx = runtime.context
-    request = ctx.store.transcript(state["episode_id"])[-1]
+    request = ctx.last_message(state["episode_id"])
     sandbox = ctx.sandboxes[state["sandbox_id"]]
     answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
-    ctx.store.append_turns(state["episode_id"], answers)
+    ctx.say(state["episode_id"], answers)
     update: dict[str, Any] = {}
     if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):
         update["ended_by"] = "transfer"
@@ -85,11 +85,16 @@ async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> d
 
 
 async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
-    ctx, task = runtime.context, runtime.context.store.task(state["task_id"])
-    messages = ctx.store.transcript(state["episode_id"])
+    ctx, task = runtime.context, runtime.context.task(state["task_id"])
+    messages = ctx.transcript(state["episode_id"])
     said = [str(m.content) for m in messages if isinstance(m, AIMessage) and m.content]
     verdict = verify(
-        ctx.env, ctx.sandboxes[state["sandbox_id"]], task["actions"], task.get("outputs", []), said
+        ctx.env,
+        ctx.sandboxes[state["sandbox_id"]],
+        task["actions"],
+        task.get("outputs", []),
+        said,
+        gold_hash=task.get("gold_hash"),
     )
     ended_by = state.get("ended_by", "")
     reasons = [r for r in (state.get("reason", ""), verdict.reason) if r]
@@ -151,7 +156,7 @@ def _after_human(state: DialogueState) -> str:
 def _after_assistant(state: DialogueState, runtime: Ctx) -> str:
     if state.get("ended_by"):
         return "verify"
-    last = runtime.context.store.transcript(state["episode_id"])[-1]
+    last = runtime.context.last_message(state["episode_id"])
     calls = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
     return "tools" if calls else "human"
 
@@ -181,11 +186,13 @@ async def run_dialogue(
     graph = graph or build_dialogue_graph()
     sandbox = ctx.env.sandbox()
     ctx.sandboxes[sandbox.id] = sandbox
+    episode_id = f"{task_id}:{attempt}:{uuid.uuid4().hex[:8]}"
+    ctx.live[episode_id] = []  # a new episode: nothing said yet
     try:
         return await graph.ainvoke(
             {
                 "task_id": task_id,
-                "episode_id": f"{task_id}:{attempt}:{uuid.uuid4().hex[:8]}",
+                "episode_id": episode_id,
                 "sandbox_id": sandbox.id,
                 "attempt": attempt,
                 "steps": 0,
@@ -196,6 +203,7 @@ async def run_dialogue(
         )
     finally:
         ctx.sandboxes.pop(sandbox.id, None)
+        ctx.forget(episode_id, task_id)
         sandbox.close()
 
 

@@ -38,6 +38,7 @@ from .pipeline_config import PipelineConfig
 from .recombine import build_recombine_graph, choose_parents, run_recombination
 from .sampling import SampledContext, attempt_user, user_pool
 from .units import Progress, UnitRunner, unit_config
+from .verify import gold_state_hash
 
 
 @dataclass
@@ -259,6 +260,8 @@ def _task_for(ctx: PipelineContext, blueprint: dict[str, Any]) -> str:
             "persona": persona,
             "actions": data["actions"],
             "outputs": data["outputs"],
+            # once per task, not per trial: every trial's verification compares to it
+            "gold_hash": gold_state_hash(ctx.env, data["actions"]),
         },
         blueprint["id"],
         run_id=ctx.run_id,

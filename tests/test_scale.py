@@ -277,3 +277,62 @@ def test_ray_runs_the_shards_and_retries_a_killed_worker(local_ray, endpoint, tm
     assert report.funnel["recombinations"] >= 1
     _no_duplicates(store, run.run_id)
     assert set(store.unit_status(run.run_id).values()) == {"done"}
+
+
+async def test_the_call_limit_halves_on_429_and_grows_back():
+    import asyncio
+
+    from apigen_mt.agents import CallLimit
+
+    limit = CallLimit(16, adaptive=True, cooldown=0.05)
+    limit.observe(429)
+    limit.observe(429)  # the same burst: within the cooldown, counted once
+    assert (limit.limit, limit.decreases, limit.throttled) == (8, 1, 2)
+    await asyncio.sleep(0.06)
+    limit.observe(429)
+    assert limit.limit == 4
+    for _ in range(4):  # one full window of successes: one more call
+        limit.observe(200)
+    assert limit.limit == 5
+    for _ in range(200):
+        limit.observe(200)
+    assert limit.limit == 16  # back to its share, never above
+    fixed = CallLimit(4)
+    fixed.observe(429)
+    assert fixed.limit == 4  # a non-adaptive limit ignores the endpoint
+
+
+async def test_429s_from_the_endpoint_shrink_calls_in_flight_through_chatopenai(monkeypatch):
+    import asyncio
+
+    from apigen_mt.agents import CallLimit, llm_slot
+    from apigen_mt.fake_openai import Fault, Reply
+    from apigen_mt.models import chat_model
+
+    throttle = Fault(429, {"retry-after-ms": "5"}, '{"error": {"message": "slow down"}}')
+    script = [throttle] * 6 + [Reply(content="ok", delay=0.01) for _ in range(200)]
+    with FakeOpenAIServer(script=script) as server:
+        settings = load_settings(
+            {
+                "APIGEN_MT_BASE_URL": server.base_url,
+                "APIGEN_MT_API_KEY": "k",
+                "APIGEN_MT_MAX_RETRIES": "8",
+            }
+        )
+        model = chat_model("assistant", settings)
+        limit = CallLimit(8, adaptive=True, cooldown=0.0)
+        seen: list[int] = []
+
+        async def call() -> None:
+            async with llm_slot():
+                seen.append(limit.limit)
+                await model.ainvoke("hi")
+
+        from apigen_mt.agents import limited_calls
+
+        with limited_calls(limit):
+            await asyncio.gather(*(call() for _ in range(8)))
+            low = limit.limit
+            assert limit.throttled == 6 and low < 8
+            await asyncio.gather(*(call() for _ in range(150)))
+        assert limit.limit == 8 and min(seen) <= low  # it grew back to the share

@@ -58,14 +58,26 @@ def _build(toolset: ToolSet, executor_of) -> list[BaseTool]:
         def run(**arguments: Any) -> str:
             return executor_of().call(name, arguments).observation
 
-        return run
+        async def arun(**arguments: Any) -> str:
+            # A sandbox call takes microseconds to milliseconds: run it on the loop rather
+            # than hop to a worker thread (LangChain's default for a sync function).
+            return executor_of().call(name, arguments).observation
 
-    return [
-        StructuredTool(
-            name=t.name, description=t.description, args_schema=t.parameters, func=bind(t.name)
+        return run, arun
+
+    tools = []
+    for t in toolset:
+        run, arun = bind(t.name)
+        tools.append(
+            StructuredTool(
+                name=t.name,
+                description=t.description,
+                args_schema=t.parameters,
+                func=run,
+                coroutine=arun,
+            )
         )
-        for t in toolset
-    ]
+    return tools
 
 
 async def run_tool_calls(

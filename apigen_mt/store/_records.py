@@ -143,21 +143,28 @@ class PhaseRecords:
 
     def task(self, task_id: str) -> dict[str, Any]:
         with self._lock:
-            return json.loads(self.db["tasks"].get(task_id)["data"])
+            row = self.db.execute("SELECT data FROM tasks WHERE id = ?", [task_id]).fetchone()
+        if row is None:
+            raise KeyError(f"no task {task_id!r}")
+        return json.loads(row[0])
 
-    def append_turns(self, episode_id: str, messages: list[BaseMessage]) -> None:
+    def append_turns(
+        self, episode_id: str, messages: list[BaseMessage], start: int | None = None
+    ) -> None:
+        """Append to the episode's turns; `start` is the number already stored, when the
+        caller knows it (else it is counted)."""
+        rows = [json.dumps(message_to_dict(m)) for m in messages]
         with self._lock:
-            start = self.db.execute(
-                "SELECT count(*) FROM turns WHERE episode_id = ?", [episode_id]
-            ).fetchone()[0]
-            self.db["turns"].insert_all(
-                {
-                    "id": f"{episode_id}:{start + i}",
-                    "episode_id": episode_id,
-                    "idx": start + i,
-                    "message": json.dumps(message_to_dict(m)),
-                }
-                for i, m in enumerate(messages)
+            if start is None:
+                start = self.db.execute(
+                    "SELECT count(*) FROM turns WHERE episode_id = ?", [episode_id]
+                ).fetchone()[0]
+            self.db.conn.executemany(
+                "INSERT INTO turns (id, episode_id, idx, message) VALUES (?, ?, ?, ?)",
+                [
+                    (f"{episode_id}:{start + i}", episode_id, start + i, row)
+                    for i, row in enumerate(rows)
+                ],
             )
 
     def transcript(self, episode_id: str) -> list[BaseMessage]:
