@@ -10,7 +10,10 @@ from .structured import StructuredRole
 
 
 class FeedbackPlan(BaseModel):
-    summary: str = Field(description="Where the checks and reviewers agree and disagree.")
+    summary: str = Field(
+        description="Where the checks and reviewers agree and disagree.",
+        json_schema_extra={"maxLength": 400},  # for grammar servers (structured.py)
+    )
     plan: list[str] = Field(description="Concrete changes for the next blueprint, in order.")
 
     def render(self) -> str:

@@ -12,6 +12,12 @@ from pydantic import BaseModel, Field
 from .blueprint_schema import blueprint_schema, drop_unset_arguments
 from .structured import StructuredRole, json_schema_of
 
+# Lengths a grammar-constrained server (json_object mode) enforces on free text, so a small
+# model cannot spend its whole token budget on one field; strict json_schema mode leaves
+# them out (OpenAI refuses maxLength there) and the parsed answer is never cut by them.
+GRAMMAR_MAX_REASONING = 300
+GRAMMAR_MAX_INSTRUCTION = 700
+
 
 class Action(BaseModel):
     name: str = Field(description="A tool name from the list given.")
@@ -27,11 +33,15 @@ class Computation(BaseModel):
 
 
 class Blueprint(BaseModel):
-    reasoning: str = Field(description="Brief plan: which records, which changes, why valid.")
+    reasoning: str = Field(
+        description="Brief plan: which records, which changes, why valid.",
+        json_schema_extra={"maxLength": GRAMMAR_MAX_REASONING},
+    )
     user_id: str
     instruction: str = Field(
         description="What the user wants, in second person, with every "
-        "detail the user needs to say."
+        "detail the user needs to say.",
+        json_schema_extra={"maxLength": GRAMMAR_MAX_INSTRUCTION},
     )
     actions: list[Action]
     outputs: list[str] = Field(

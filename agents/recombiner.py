@@ -10,7 +10,10 @@ from .structured import StructuredRole
 
 
 class CombinedInstruction(BaseModel):
-    reasoning: str = Field(description="How the requests fit together in one conversation.")
+    reasoning: str = Field(
+        description="How the requests fit together in one conversation.",
+        json_schema_extra={"maxLength": 300},  # for grammar servers (structured.py)
+    )
     instruction: str
 
 

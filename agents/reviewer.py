@@ -14,13 +14,18 @@ CRITERIA = ("correctness", "completeness", "satisfaction", "creativity")
 
 
 class Review(BaseModel):
-    reflection: str = Field(description="Brief check of the actions against the instruction.")
+    reflection: str = Field(
+        description="Brief check of the actions against the instruction.",
+        json_schema_extra={"maxLength": 300},  # for grammar servers (structured.py)
+    )
     correctness: Literal[0, 1]
     completeness: Literal[0, 1]
     satisfaction: Literal[0, 1]
     creativity: Literal[0, 1]
     total: int = 0
-    correction: str = Field("", description="What to change, if anything.")
+    correction: str = Field(
+        "", description="What to change, if anything.", json_schema_extra={"maxLength": 300}
+    )
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> Review:

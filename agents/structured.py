@@ -57,8 +57,8 @@ def response_format(
     metadata = getattr(model, "metadata", None) or {}
     mode = metadata.get(STRUCTURED_MODE_KEY, "json_schema")
     body = body if body is not None else json_schema_of(schema)
-    if mode == "json_object":
-        return {"type": "json_object", "schema": body}
+    if mode == "json_object":  # a grammar: the free-text length caps apply too
+        return {"type": "json_object", "schema": with_length_caps(body, schema)}
     strict = bool(metadata.get(STRICT_SCHEMA_KEY, True))
     if strict and (problems := strict_violations(body)):
         log.warning("schema %s is not strict-compliant (%s); sent as a hint", schema, problems[0])
@@ -67,6 +67,19 @@ def response_format(
         "type": "json_schema",
         "json_schema": {"name": schema.__name__, "schema": body, "strict": strict},
     }
+
+
+def with_length_caps(body: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:
+    """`body` with the `maxLength` the model declares on its top-level string fields."""
+    declared = schema.model_json_schema().get("properties", {})
+    caps = {k: v["maxLength"] for k, v in declared.items() if "maxLength" in v}
+    if not caps:
+        return body
+    props = dict(body.get("properties", {}))
+    for name, cap in caps.items():
+        if props.get(name, {}).get("type") == "string":
+            props[name] = {**props[name], "maxLength": cap}
+    return {**body, "properties": props}
 
 
 def parse_json_reply(text: str, schema: type[T]) -> T:
