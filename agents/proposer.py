@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 from .blueprint_schema import blueprint_schema, drop_unset_arguments
 from .structured import StructuredRole, json_schema_of
 
-# Lengths a grammar-constrained server (json_object mode) enforces on free text, so a small
-# model cannot spend its whole token budget on one field; strict json_schema mode leaves
-# them out (OpenAI refuses maxLength there) and the parsed answer is never cut by them.
+# Lengths a grammar-constrained server (json_object mode) enforces on free text and lists,
+# so a small model cannot spend its whole token budget on one field; strict json_schema
+# mode leaves them out (OpenAI refuses maxLength there) and parsing never applies them.
 GRAMMAR_MAX_REASONING = 300
 GRAMMAR_MAX_INSTRUCTION = 700
 
@@ -43,15 +43,17 @@ class Blueprint(BaseModel):
         "detail the user needs to say.",
         json_schema_extra={"maxLength": GRAMMAR_MAX_INSTRUCTION},
     )
-    actions: list[Action]
+    actions: list[Action] = Field(json_schema_extra={"maxItems": 20})
     outputs: list[str] = Field(
         default_factory=list,
         description="Exact short values the agent must say (numbers, ids, names): no commas, "
         "no sentences; often none.",
+        json_schema_extra={"maxItems": 6, "items": {"type": "string", "maxLength": 80}},
     )
     computations: list[Computation] = Field(
         default_factory=list,
         description="For an output computed from the tool results (a total): how.",
+        json_schema_extra={"maxItems": 4},
     )
 
 

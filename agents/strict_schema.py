@@ -2,8 +2,9 @@
 
 `to_strict` rewrites any JSON schema (a pydantic model's, a tool's parameters) into that
 subset: references inlined, every object closed (`additionalProperties: false`) with every
-property required, a property that could be left out made nullable instead (or, when it
-has a default, required with the default named in its description), and keywords outside
+property required, a property that could be left out made nullable instead (a list or
+object: required, as it can be written empty; one with a default: required with the
+default named in its description), and keywords outside
 the subset dropped. `strict_violations` says why a schema would be refused; vLLM, SGLang
 and llama.cpp enforce the same schemas by grammar.
 """
@@ -80,6 +81,10 @@ def _accepts_null(node: dict[str, Any]) -> bool:
     return any(_accepts_null(b) for b in node.get("anyOf", []) if isinstance(b, dict))
 
 
+def _is_collection(node: dict[str, Any]) -> bool:
+    return node.get("type") in ("array", "object")
+
+
 def to_strict(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of `schema` in the strict subset (see the module docstring)."""
 
@@ -96,7 +101,9 @@ def to_strict(schema: dict[str, Any]) -> dict[str, Any]:
             for name, sub in props.items():
                 strict_sub = walk(sub)
                 if name not in required:
-                    if "default" in sub and sub["default"] is not None:
+                    if _is_collection(strict_sub) and not _accepts_null(strict_sub):
+                        pass  # a list or object can always be written empty: no null
+                    elif "default" in sub and sub["default"] is not None:
                         note = f"(default: {json.dumps(sub['default'])})"
                         text = strict_sub.get("description")
                         strict_sub["description"] = f"{text} {note}" if text else note

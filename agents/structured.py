@@ -70,15 +70,24 @@ def response_format(
 
 
 def with_length_caps(body: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:
-    """`body` with the `maxLength` the model declares on its top-level string fields."""
+    """`body` with the length caps the model declares on its top-level fields (`maxLength`
+    of a string, `maxItems` of a list and `maxLength` of its string items), for grammars."""
     declared = schema.model_json_schema().get("properties", {})
-    caps = {k: v["maxLength"] for k, v in declared.items() if "maxLength" in v}
-    if not caps:
-        return body
     props = dict(body.get("properties", {}))
-    for name, cap in caps.items():
-        if props.get(name, {}).get("type") == "string":
-            props[name] = {**props[name], "maxLength": cap}
+    for name, spec in declared.items():
+        prop = props.get(name)
+        if not isinstance(prop, dict):
+            continue
+        prop = dict(prop)
+        if prop.get("type") == "string" and "maxLength" in spec:
+            prop["maxLength"] = spec["maxLength"]
+        if prop.get("type") == "array":
+            if "maxItems" in spec:
+                prop["maxItems"] = spec["maxItems"]
+            item_cap = (spec.get("items") or {}).get("maxLength")
+            if item_cap and (prop.get("items") or {}).get("type") == "string":
+                prop["items"] = {**prop["items"], "maxLength": item_cap}
+        props[name] = prop
     return {**body, "properties": props}
 
 

@@ -98,8 +98,16 @@ def _no_duplicates(store: RunStore, run_id: str) -> None:
 def test_two_local_workers_give_the_one_process_run(endpoint, tmp_path):
     single, single_id = _one_process(tmp_path / "one")
     run, store = _sharded(tmp_path / "two", LocalWorkers(2))
+    stages: dict[str, object] = {}
+    lines: list[str] = []
+    run.progress = lambda stage, count: stages.__setitem__(stage, count)
+    run.status = lines.append
     summary = run_sharded(run)
     report = run_report(store, run.run_id)
+    # The progress display sums every worker's units and names each worker.
+    assert stages["blueprints"].total == N
+    assert stages["blueprints"].done + stages["blueprints"].skipped == N
+    assert any("#0" in line and "#1" in line and "limit 8" in line for line in lines)
     assert report.status == "finished" and report.adds_up()
     assert report.funnel["attempts"] == N and summary["calls"] > 0
     # Attempts are split by user, contexts are seeded per attempt: the same proposals.

@@ -112,17 +112,21 @@ def test_to_strict_keeps_meaning_optional_becomes_nullable_or_defaulted():
             "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
             "limit": {"type": "integer", "default": 10, "minimum": 1},
             "tag": {"type": "string"},
+            "tags": {"type": "array", "items": {"type": "string"}},  # pydantic default_factory
         },
         "required": ["id"],
     }
     strict = to_strict(tool)
     assert strict_violations(strict) == []
     props = strict["properties"]
-    assert set(strict["required"]) == {"id", "note", "limit", "tag"}
+    assert set(strict["required"]) == {"id", "note", "limit", "tag", "tags"}
     assert props["id"] == {"type": "string"}
     assert {"type": "null"} in props["note"]["anyOf"]
     assert props["limit"]["minimum"] == 1 and "(default: 10)" in props["limit"]["description"]
     assert {"type": "null"} in props["tag"]["anyOf"]  # optional with no default: nullable
+    # a list can always be written empty: required, never null (a null would not parse
+    # into the role's list field)
+    assert props["tags"] == {"type": "array", "items": {"type": "string"}}
 
 
 def test_proposer_schema_names_only_real_tools_the_user_and_their_ids(contexts):

@@ -87,12 +87,20 @@ class Board:
     def show(self) -> None:
         if self.status is None:
             return
-        limit = sum(v[0] for v in self.limits.values())
-        flight = sum(v[1] for v in self.limits.values())
-        throttled = sum(v[2] for v in self.limits.values())
+        with self.lock:
+            limits = dict(self.limits)
+            units: dict[int, list[int]] = {}
+            for (shard, _), c in self.counts.items():
+                done = units.setdefault(shard, [0, 0])
+                done[0] += c.done + c.skipped + c.failed
+                done[1] += c.total
+        limit = sum(v[0] for v in limits.values())
+        flight = sum(v[1] for v in limits.values())
+        throttled = sum(v[2] for v in limits.values())
+        each = " ".join(f"#{k} {d}/{t}" for k, (d, t) in sorted(units.items()))
         self.status(
-            f"{self.workers} workers · LLM calls in flight {flight}, limit {limit} "
-            f"(adapts to 429s: {throttled} seen)"
+            f"{self.workers} workers ({each or 'starting'}) · LLM calls in flight {flight}, "
+            f"limit {limit} (adapts to 429s: {throttled} seen)"
         )
 
 
