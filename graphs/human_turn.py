@@ -148,7 +148,12 @@ async def human_turn(
         await _judge(judge_model, instruction, persona, turns, usable)
     top = max(c.score if c.score is not None else -1 for c in usable)
     tied = [c for c in usable if (c.score if c.score is not None else -1) == top]
-    best = random.Random(f"{seed}:{instruction}:{len(turns)}").choice(tied)
+    # (seeding a generator costs more than the rest of the turn's bookkeeping: only on a tie)
+    best = (
+        tied[0]
+        if len(tied) == 1
+        else random.Random(f"{seed}:{instruction}:{len(turns)}").choice(tied)
+    )
     return HumanChoice(text=best.text, candidates=usable + rejected, samples=samples)
 
 

@@ -255,9 +255,16 @@ def test_the_concurrency_budget_is_split_not_multiplied():
 
 
 @pytest.fixture(scope="module")
-def local_ray():
+def local_ray(cache_dir):
     ray = pytest.importorskip("ray", reason="Ray is in the dev extra")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Workers find the test session's built databases, as a cluster's nodes would find
+    # theirs (APIGEN_MT_CACHE_DIR); the endpoint settings travel in each task's spec.
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"APIGEN_MT_CACHE_DIR": str(cache_dir)}},
+    )
     yield ray
     ray.shutdown()
 

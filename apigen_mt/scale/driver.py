@@ -150,13 +150,20 @@ def run_sharded(run: ShardedRun) -> dict[str, Any]:
     board.show()
     attempts, calls, throttled = 0, 0, 0
     run.store.set_run_status(run.run_id, "running")
+    # Batches merged by an earlier driver are not started again (their workers would only
+    # find every unit done); the marks live beside the run's rows, which merges rebuild.
+    marks = f"{run.run_id}#driver"
+    merged = run.store.unit_status(marks)
     try:
         while True:
-            summaries = run.backend.run(run.specs(attempts), board.event)
-            calls += sum(s["calls"] for s in summaries)
-            throttled += sum(s["throttled"] for s in summaries)
-            run.merge()
-            board.next_batch()
+            if merged.get(f"batch:{attempts}") != "done":
+                summaries = run.backend.run(run.specs(attempts), board.event)
+                calls += sum(s["calls"] for s in summaries)
+                throttled += sum(s["throttled"] for s in summaries)
+                run.merge()
+                if not run.store.failed_units(run.run_id):  # else a rerun retries them
+                    run.store.mark_unit(marks, f"batch:{attempts}", "done")
+                board.next_batch()
             attempts = min(attempts + c.n, c.attempt_budget)
             if c.target is None or attempts >= c.attempt_budget:
                 break

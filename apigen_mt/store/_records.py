@@ -10,6 +10,8 @@ from typing import Any
 import sqlite_utils
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 
+from ._schema import TABLES
+
 
 class PhaseRecords:
     """Contexts, blueprints, reviews, feedback plans, tasks, turns and trajectories."""
@@ -175,9 +177,18 @@ class PhaseRecords:
         return messages_from_dict([json.loads(r[0]) for r in rows])
 
     def save_trajectory(self, episode_id: str, **values: Any) -> None:
-        encoded = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in values.items()}
+        row = {"id": episode_id, "created_at": time.time()}
+        row.update(
+            (k, json.dumps(v) if isinstance(v, list | dict) else v) for k, v in values.items()
+        )
+        unknown = set(row) - set(TABLES["trajectories"])
+        if unknown:
+            raise ValueError(f"unknown trajectory fields: {sorted(unknown)}")
         with self._lock:
-            self.db["trajectories"].insert({"id": episode_id, "created_at": time.time(), **encoded})
+            self.db.conn.execute(
+                f"INSERT INTO trajectories ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
 
     def trajectories(self, task_id: str) -> list[dict[str, Any]]:
         with self._lock:
