@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
 async def test_a_pipeline_run_is_one_tree_from_run_to_tool_calls(retail_env):
     store = RunStore()
-    config = PipelineConfig(domain="retail", n=4, best_of_n=1, trials=1, committee_size=3)
+    config = PipelineConfig(domain="retail", n=8, best_of_n=1, trials=1, committee_size=3)
     run_id, config, _ = open_run(store, config)
     ctx = PipelineContext(
         env=retail_env,
@@ -47,7 +47,7 @@ async def test_a_pipeline_run_is_one_tree_from_run_to_tool_calls(retail_env):
             for r in recorder.children(str(nodes["blueprint_attempts"]["id"]))
             if r["name"] == "blueprint"
         ]
-        assert len(attempts) == 4
+        assert len(attempts) == 8
         accepted_attempt = next(
             a
             for a in attempts
