@@ -220,8 +220,14 @@ async def feedback(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     return {"round": state["round"] + 1, "reasons": [], "reviews": None, "history": [entry]}
 
 
+async def _after_feedback(state: BlueprintState) -> str:
+    return END if state.get("status") == "rejected" else "propose"
+
+
+# Routing functions are async: LangGraph runs a sync one in a worker thread, a hop that
+# cost more than the rest of a step (bench/scale.py).
 def route_after(next_node: str, on_failure: str = "feedback"):
-    def route(state: BlueprintState) -> str:
+    async def route(state: BlueprintState) -> str:
         return on_failure if state.get("reasons") else next_node
 
     return route
@@ -255,9 +261,7 @@ def build_blueprint_graph(
         if here != sequence[-1]:
             g.add_conditional_edges(here, route_after(there), [there, "feedback"])
     g.add_edge("accept", END)
-    g.add_conditional_edges(
-        "feedback", lambda s: END if s.get("status") == "rejected" else "propose", ["propose", END]
-    )
+    g.add_conditional_edges("feedback", _after_feedback, ["propose", END])
     return g.compile(name="blueprint")
 
 

@@ -140,7 +140,7 @@ async def committee(state: dict, runtime: Ctx) -> dict[str, Any]:
 
 
 def committee_fan_out(extra: list[str]):
-    def route(state: dict, runtime: Ctx) -> list[Send]:
+    async def route(state: dict, runtime: Ctx) -> list[Send]:
         payload = {"blueprint_id": state["blueprint_id"]}
         sends = [
             Send("reviewer", {**payload, "slot": i}) for i in range(runtime.context.committee_size)
@@ -172,6 +172,8 @@ def add_committee(g, reviewers: dict[str, Any], *, on_pass: str, on_fail: str) -
     g.add_conditional_edges("committee", committee_fan_out(list(reviewers)), judges)
     for judge in judges:
         g.add_edge(judge, "vote")
-    g.add_conditional_edges(
-        "vote", lambda s: on_fail if s.get("reasons") else on_pass, [on_pass, on_fail]
-    )
+
+    async def after_vote(state: dict) -> str:
+        return on_fail if state.get("reasons") else on_pass
+
+    g.add_conditional_edges("vote", after_vote, [on_pass, on_fail])

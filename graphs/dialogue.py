@@ -149,11 +149,11 @@ def _fingerprint(messages) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _after_human(state: DialogueState) -> str:
+async def _after_human(state: DialogueState) -> str:
     return "verify" if state.get("ended_by") else "assistant"
 
 
-def _after_assistant(state: DialogueState, runtime: Ctx) -> str:
+async def _after_assistant(state: DialogueState, runtime: Ctx) -> str:
     if state.get("ended_by"):
         return "verify"
     last = runtime.context.last_message(state["episode_id"])
@@ -161,7 +161,7 @@ def _after_assistant(state: DialogueState, runtime: Ctx) -> str:
     return "tools" if calls else "human"
 
 
-def _after_tools(state: DialogueState) -> str:
+async def _after_tools(state: DialogueState) -> str:
     return "verify" if state.get("ended_by") else "assistant"
 
 

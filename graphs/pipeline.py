@@ -276,7 +276,7 @@ def _accepted(store: RunStore, run_id: str, kind: str | None = None) -> list[dic
     return sorted(rows, key=lambda b: (b["attempt"] < 0, abs(b["attempt"]), b["round"]))
 
 
-def _after_dialogues(state: PipelineState, runtime: Ctx) -> str:
+async def _after_dialogues(state: PipelineState, runtime: Ctx) -> str:
     ctx, c = runtime.context, runtime.context.config
     if ctx.shard or c.target is None or state["attempts"] >= c.attempt_budget:
         return "finish"  # a shard runs one batch: the driver decides on the next
