@@ -244,7 +244,14 @@ def _dialogue(ctx: PipelineContext, task_id: str, trial: int, config: RunnableCo
 
 
 def _task_for(ctx: PipelineContext, blueprint: dict[str, Any]) -> str:
-    """The phase-2 task of an accepted blueprint (idempotent: same id on every rerun)."""
+    """The phase-2 task of an accepted blueprint (idempotent: same id on every rerun). A
+    task saved by an earlier batch or process is kept: its gold replay is not redone."""
+    task_id = f"t-{blueprint['id']}"
+    try:
+        if "gold_hash" in ctx.store.task(task_id):
+            return task_id
+    except KeyError:
+        pass
     data = blueprint["data"]
     sampled = ctx.store.context_of_attempt(
         ctx.run_id,
@@ -265,7 +272,7 @@ def _task_for(ctx: PipelineContext, blueprint: dict[str, Any]) -> str:
         },
         blueprint["id"],
         run_id=ctx.run_id,
-        id=f"t-{blueprint['id']}",
+        id=task_id,
     )
 
 
