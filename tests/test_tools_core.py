@@ -103,3 +103,22 @@ def test_tool_without_type_hint_is_a_declaration_error():
 
 def test_sqlite_utils_database_is_what_tools_receive(executor):
     assert isinstance(executor.db, sqlite_utils.Database)
+
+
+@tool()
+def joined_notes(db, sql: str = "") -> list:
+    """Read notes through `db.query`, as domain tools do."""
+    return list(db.query(sql or "SELECT n.text, m.text FROM notes n JOIN notes m ON n.rowid = m.rowid"))
+
+
+def test_query_reads_rows_and_a_write_through_it_is_refused_and_undone():
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    executor = ToolExecutor(conn, ToolSet.of([add_note, joined_notes]))
+    executor.call("add_note", {"text": "hi"})
+    # Repeated column names are kept apart as sqlite-utils does.
+    assert executor.call("joined_notes", {}).observation == '[{"text": "hi", "text_2": "hi"}]'
+    entry = executor.call("joined_notes", {"sql": "DELETE FROM notes"})
+    assert not entry.ok and "query() is for SQL that returns rows" in entry.observation
+    assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 1
+    assert not conn.in_transaction
