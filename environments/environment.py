@@ -22,11 +22,13 @@ from .state import (
     RowDigests,
     diff,
     dirty_rows,
+    rolled_back_to_image,
     track_changes,
     tracking_connection,
 )
 
 CACHE_ENV = "APIGEN_MT_CACHE_DIR"
+IDLE_SANDBOXES = 64  # rolled-back sandbox connections an environment keeps for reuse
 
 
 def default_cache_dir() -> Path:
@@ -45,6 +47,8 @@ class Environment:
         self._lock = threading.Lock()  # one backup at a time from the shared master connection
         self._digests: RowDigests | None = None
         self._image: bytes | None = None
+        self._image_schema = 0  # the image's PRAGMA schema_version
+        self._idle: list[sqlite3.Connection] = []
 
     @classmethod
     def generated(
@@ -91,9 +95,31 @@ class Environment:
                 conn = sqlite3.connect(":memory:", isolation_level=None)
                 self._master.backup(conn)
                 track_changes(conn, self.domain.schema)
+                self._image_schema = conn.execute("PRAGMA schema_version").fetchone()[0]
                 self._image = conn.serialize()
                 conn.close()
             return self._image
+
+    def _sandbox_connection(self) -> sqlite3.Connection:
+        """A connection holding the image, with a transaction open that closing the sandbox
+        rolls back. Reused when one is idle: a new copy of the image costs its
+        deserialisation and, at the first statement, parsing its schema and triggers."""
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = tracking_connection(self.sandbox_image())
+        conn.execute("BEGIN")
+        return conn
+
+    def _recycle(self, conn: sqlite3.Connection) -> None:
+        """Undo a closed sandbox's writes; keep its connection only if that restored the
+        image (a write that something committed, or a schema change, retires it)."""
+        if rolled_back_to_image(conn, self._image_schema):
+            with self._lock:
+                if len(self._idle) < IDLE_SANDBOXES:
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     def state_hash(self) -> str:
         return self.digests.hexdigest()
@@ -107,6 +133,10 @@ class Environment:
             return self._digests
 
     def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
         self._master.close()
 
     def __enter__(self) -> Environment:
@@ -122,7 +152,7 @@ class Sandbox:
     def __init__(self, env: Environment):
         self.env = env
         self.id = uuid.uuid4().hex
-        self.conn = tracking_connection(env.sandbox_image())
+        self.conn = env._sandbox_connection()
         self.executor = ToolExecutor(self.conn, env.domain.tools)
 
     @property
@@ -152,7 +182,14 @@ class Sandbox:
         return diff(base, self.conn, self.env.domain.schema)
 
     def close(self) -> None:
-        self.conn.close()
+        """Discard the episode's writes. The connection goes back to the environment, so
+        the sandbox lets go of it: using the sandbox afterwards fails as if it were closed."""
+        conn = self.conn
+        if self.executor.conn is not conn:
+            return  # closed already
+        self.executor.detach()
+        self.conn = self.executor.conn
+        self.env._recycle(conn)
 
     def __enter__(self) -> Sandbox:
         return self

@@ -115,6 +115,20 @@ def tracking_connection(image: bytes) -> sqlite3.Connection:
     return conn
 
 
+def rolled_back_to_image(conn: sqlite3.Connection, schema_version: int) -> bool:
+    """Roll back `conn`'s open transaction. True only when that provably restored the
+    image it was opened from: no tracked change left (every write to a domain table is
+    tracked, so a write something committed shows) and the image's schema."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        (dirty,) = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {DIRTY_TABLE})").fetchone()
+        (version,) = conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error:
+        return False
+    return not dirty and version == schema_version
+
+
 def dirty_rows(conn: sqlite3.Connection) -> dict[str, set[int]]:
     out: dict[str, set[int]] = {}
     for table, rid in conn.execute(f"SELECT tbl, rid FROM {DIRTY_TABLE}"):

@@ -5,6 +5,7 @@ import sqlite3
 import pytest
 
 from apigen_mt.environments import Environment, get_domain
+from apigen_mt.environments.state import state_hash
 from apigen_mt.environments.retail.data import generate_json
 
 
@@ -28,6 +29,77 @@ def test_sandbox_changes_never_reach_the_master_or_other_sandboxes(retail_env):
         }
         assert a.diff(b) == changes
     assert retail_env.state_hash() == before
+
+
+def _pending_order(sandbox) -> str:
+    sql = "SELECT order_id FROM orders WHERE status = 'pending' LIMIT 1"
+    return sandbox.db.execute(sql).fetchone()[0]
+
+
+def _cancel(sandbox) -> None:
+    order = _pending_order(sandbox)
+    assert sandbox.call("cancel_pending_order", {"order_id": order, "reason": "no longer needed"}).ok
+
+
+def test_a_closed_sandbox_connection_is_reused_with_its_writes_undone(cache_dir):
+    env = Environment.generated("retail", seed=0, cache_dir=cache_dir)
+    master = env.state_hash()
+    first = env.sandbox()
+    _cancel(first)
+    first.conn.execute("DELETE FROM users WHERE rowid = 1")  # a write outside any tool
+    conn = first.conn
+    first.close()
+    with env.sandbox() as second:
+        assert second.conn is conn  # reused, not copied again from the image
+        assert second.state_hash() == master == state_hash(second.conn, env.domain.schema)
+        assert second.diff() == []
+    env.close()
+
+
+def test_a_committed_write_retires_the_connection(cache_dir):
+    env = Environment.generated("retail", seed=0, cache_dir=cache_dir)
+    master = env.state_hash()
+    for escape in ("COMMIT", "END"):
+        sandbox = env.sandbox()
+        _cancel(sandbox)
+        sandbox.conn.execute(escape)  # a tool that broke the rule and committed
+        _cancel(sandbox)  # later calls commit one by one, as on any autocommit connection
+        conn = sandbox.conn
+        sandbox.close()
+        with env.sandbox() as fresh:
+            assert fresh.conn is not conn
+            assert fresh.state_hash() == master
+    env.close()
+
+
+def test_a_committed_schema_change_retires_the_connection(cache_dir):
+    env = Environment.generated("retail", seed=0, cache_dir=cache_dir)
+    sandbox = env.sandbox()
+    sandbox.conn.execute("CREATE TABLE rolled_back (x)")  # undone with the transaction
+    conn = sandbox.conn
+    sandbox.close()
+    with env.sandbox() as again:
+        assert again.conn is conn
+        assert "rolled_back" not in again.db.table_names()
+        again.conn.execute("COMMIT")
+        again.conn.execute("CREATE TABLE kept (x)")
+    with env.sandbox() as fresh:
+        assert fresh.conn is not conn
+        assert "kept" not in fresh.db.table_names()
+    env.close()
+
+
+def test_a_closed_sandbox_cannot_reach_the_connection_it_gave_back(retail_env):
+    sandbox = retail_env.sandbox()
+    sandbox.close()
+    sandbox.close()  # closing twice gives nothing back twice
+    with retail_env.sandbox() as other, retail_env.sandbox() as another:
+        assert other.conn is not another.conn
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            sandbox.call("get_order_details", {"order_id": _pending_order(other)})
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            sandbox.conn.execute("DELETE FROM orders")
+        assert other.state_hash() == retail_env.state_hash()
 
 
 def test_master_is_built_once_and_reused(cache_dir):
