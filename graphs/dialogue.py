@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from apigen_mt.agents import RoleFailure, is_stop
 from apigen_mt.tools.langchain_tools import run_tool_calls
@@ -33,7 +34,7 @@ Ctx = Runtime[DialogueContext]
 TRANSFER_TOOL = "transfer_to_human_agents"
 
 
-async def human(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
+async def human(state: DialogueState, runtime: Ctx) -> Command[Literal["assistant", "verify"]]:
     # No step check here: as in τ-bench, the user answers the agent's last action.
     ctx, task = runtime.context, runtime.context.task(state["task_id"])
     messages = ctx.transcript(state["episode_id"])
@@ -48,40 +49,46 @@ async def human(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         seed=f"{ctx.seed}:{state['task_id']}:{state.get('attempt', 0)}",
     )
     if choice.text is None:
-        return {"ended_by": "human_failure", "reason": choice.failure}
+        return _end({"ended_by": "human_failure", "reason": choice.failure})
     ctx.say(state["episode_id"], [HumanMessage(choice.text)])
-    update: dict[str, Any] = {}
     if is_stop(choice.text):
-        update["ended_by"] = "user_stop"
-    return update
+        return _end({"ended_by": "user_stop"})
+    return Command(goto="assistant")
 
 
-async def assistant(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
+async def assistant(
+    state: DialogueState, runtime: Ctx
+) -> Command[Literal["tools", "human", "verify"]]:
     ctx = runtime.context
     if state["steps"] >= ctx.max_steps:
-        return {"ended_by": "turn_limit"}
+        return _end({"ended_by": "turn_limit"})
     transcript = ctx.transcript(state["episode_id"])
     reply = await ctx.agent.ainvoke(transcript)
     if _is_empty(reply):  # never hand the user an empty agent message: resample once
         reply = await ctx.agent.ainvoke(transcript)
         if _is_empty(reply):
-            return {"ended_by": "assistant_failure", "reason": "assistant: empty reply, twice"}
+            return _end({"ended_by": "assistant_failure", "reason": "assistant: empty reply, twice"})
     if isinstance(reply, RoleFailure):
-        return {"ended_by": "assistant_failure", "reason": str(reply)}
+        return _end({"ended_by": "assistant_failure", "reason": str(reply)})
     ctx.say(state["episode_id"], [reply])
-    return {"steps": state["steps"] + agent_actions(reply)}
+    calls = reply.tool_calls or reply.invalid_tool_calls
+    return Command(
+        update={"steps": state["steps"] + agent_actions(reply)},
+        goto="tools" if calls else "human",
+    )
 
 
-async def tools(state: DialogueState, runtime: Ctx, config: RunnableConfig) -> dict[str, Any]:
+async def tools(
+    state: DialogueState, runtime: Ctx, config: RunnableConfig
+) -> Command[Literal["assistant", "verify"]]:
     ctx = runtime.context
     request = ctx.last_message(state["episode_id"])
     sandbox = ctx.sandboxes[state["sandbox_id"]]
     answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
     ctx.say(state["episode_id"], answers)
-    update: dict[str, Any] = {}
     if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):
-        update["ended_by"] = "transfer"
-    return update
+        return _end({"ended_by": "transfer"})
+    return Command(goto="assistant")
 
 
 async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
@@ -100,10 +107,7 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     reasons = [r for r in (state.get("reason", ""), verdict.reason) if r]
     accepted = verdict.accepted  # τ-bench's reward; how the dialogue ended is recorded
     fingerprint = _fingerprint(messages)
-    duplicate = accepted and any(
-        t["accepted"] and t["fingerprint"] == fingerprint
-        for t in ctx.store.trajectories(state["task_id"])
-    )
+    duplicate = accepted and ctx.store.has_accepted(state["task_id"], fingerprint)
     ctx.store.save_trajectory(
         state["episode_id"],
         task_id=state["task_id"],
@@ -149,20 +153,9 @@ def _fingerprint(messages) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-async def _after_human(state: DialogueState) -> str:
-    return "verify" if state.get("ended_by") else "assistant"
-
-
-async def _after_assistant(state: DialogueState, runtime: Ctx) -> str:
-    if state.get("ended_by"):
-        return "verify"
-    last = runtime.context.last_message(state["episode_id"])
-    calls = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
-    return "tools" if calls else "human"
-
-
-async def _after_tools(state: DialogueState) -> str:
-    return "verify" if state.get("ended_by") else "assistant"
+def _end(update: dict[str, Any]) -> Command:
+    """The dialogue is over (how is in `update`): verify it."""
+    return Command(update=update, goto="verify")
 
 
 def build_dialogue_graph():
@@ -171,10 +164,9 @@ def build_dialogue_graph():
     g.add_node("assistant", assistant)
     g.add_node("tools", tools)
     g.add_node("verify", verify_node)
+    # Each node names its successor with a `Command` (the Literal in its return type draws
+    # the edges): LangGraph runs no routing step and re-reads no state between nodes.
     g.add_edge(START, "human")
-    g.add_conditional_edges("human", _after_human, ["assistant", "verify"])
-    g.add_conditional_edges("assistant", _after_assistant, ["tools", "human", "verify"])
-    g.add_conditional_edges("tools", _after_tools, ["assistant", "verify"])
     g.add_edge("verify", END)
     return g.compile(name="dialogue")
 

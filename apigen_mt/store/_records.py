@@ -197,6 +197,16 @@ class PhaseRecords:
             )
         return _decoded(rows)
 
+    def has_accepted(self, task_id: str, fingerprint: str) -> bool:
+        """Whether the task already has an accepted trajectory with this fingerprint."""
+        with self._lock:
+            (found,) = self.db.execute(
+                "SELECT EXISTS (SELECT 1 FROM trajectories WHERE task_id = ? AND accepted "
+                "AND fingerprint = ?)",
+                [task_id, fingerprint],
+            ).fetchone()
+        return bool(found)
+
     def run_trajectories(self, run_id: str) -> list[dict[str, Any]]:
         """Every trajectory of a run, in task order then attempt order."""
         with self._lock:
