@@ -67,7 +67,8 @@ async def assistant(
     if _is_empty(reply):  # never hand the user an empty agent message: resample once
         reply = await ctx.agent.ainvoke(transcript)
         if _is_empty(reply):
-            return _end({"ended_by": "assistant_failure", "reason": "assistant: empty reply, twice"})
+            empty = "assistant: empty reply, twice"
+            return _end({"ended_by": "assistant_failure", "reason": empty})
     if isinstance(reply, RoleFailure):
         return _end({"ended_by": "assistant_failure", "reason": str(reply)})
     ctx.say(state["episode_id"], [reply])

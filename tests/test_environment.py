@@ -5,8 +5,8 @@ import sqlite3
 import pytest
 
 from apigen_mt.environments import Environment, get_domain
-from apigen_mt.environments.state import state_hash
 from apigen_mt.environments.retail.data import generate_json
+from apigen_mt.environments.state import state_hash
 
 
 def test_master_is_read_only(retail_env):
@@ -37,8 +37,8 @@ def _pending_order(sandbox) -> str:
 
 
 def _cancel(sandbox) -> None:
-    order = _pending_order(sandbox)
-    assert sandbox.call("cancel_pending_order", {"order_id": order, "reason": "no longer needed"}).ok
+    arguments = {"order_id": _pending_order(sandbox), "reason": "no longer needed"}
+    assert sandbox.call("cancel_pending_order", arguments).ok
 
 
 def test_a_closed_sandbox_connection_is_reused_with_its_writes_undone(cache_dir):

@@ -108,7 +108,8 @@ def test_sqlite_utils_database_is_what_tools_receive(executor):
 @tool()
 def joined_notes(db, sql: str = "") -> list:
     """Read notes through `db.query`, as domain tools do."""
-    return list(db.query(sql or "SELECT n.text, m.text FROM notes n JOIN notes m ON n.rowid = m.rowid"))
+    join = "SELECT n.text, m.text FROM notes n JOIN notes m ON n.rowid = m.rowid"
+    return list(db.query(sql or join))
 
 
 def test_query_reads_rows_and_a_write_through_it_is_refused_and_undone():

@@ -47,7 +47,7 @@ class ToolDatabase(sqlite_utils.Database):
         if cursor.description is None:
             raise ValueError("query() is for SQL that returns rows; use execute() to write")
         keys = _unique_keys(d[0] for d in cursor.description)
-        return (dict(zip(keys, row)) for row in cursor)
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
 
 
 def _unique_keys(names: Iterable[str]) -> list[str]:
