@@ -23,6 +23,7 @@ from .state import (
     diff,
     dirty_rows,
     rolled_back_to_image,
+    touched_keys,
     track_changes,
     tracking_connection,
 )
@@ -175,11 +176,11 @@ class Sandbox:
 
     def diff(self, other: Sandbox | None = None) -> list[RowChange]:
         """Changes from `other` (default: the master) to this sandbox."""
-        base = self.env._master if other is None else other.conn
-        if other is None:
-            with self.env._lock:
-                return diff(base, self.conn, self.env.domain.schema)
-        return diff(base, self.conn, self.env.domain.schema)
+        schema, master = self.env.domain.schema, self.env._master
+        with self.env._lock:  # the master connection is shared
+            written = [self.conn] if other is None else [self.conn, other.conn]
+            keys = touched_keys(master, written, schema)
+            return diff(master if other is None else other.conn, self.conn, schema, keys)
 
     def close(self) -> None:
         """Discard the episode's writes. The connection goes back to the environment, so

@@ -136,12 +136,21 @@ def dirty_rows(conn: sqlite3.Connection) -> dict[str, set[int]]:
     return out
 
 
-def diff(before: sqlite3.Connection, after: sqlite3.Connection, schema: Schema) -> list[RowChange]:
-    """Row-level changes from `before` to `after`, in table and key order."""
+def diff(
+    before: sqlite3.Connection,
+    after: sqlite3.Connection,
+    schema: Schema,
+    keys: dict[str, set[tuple]] | None = None,
+) -> list[RowChange]:
+    """Row-level changes from `before` to `after`, in table and key order. With `keys`
+    (see `touched_keys`), only those rows are compared: every other row is known equal."""
     changes: list[RowChange] = []
     for t in schema.tables:
-        old, cols = _rows_by_key(before, t.name, t.pk)
-        new, _ = _rows_by_key(after, t.name, t.pk)
+        only = None if keys is None else keys.get(t.name, set())
+        if only is not None and not only:
+            continue
+        old, cols = _rows_by_key(before, t.name, t.pk, only)
+        new, _ = _rows_by_key(after, t.name, t.pk, only)
         for key in sorted(old.keys() | new.keys(), key=repr):
             a, b = old.get(key), new.get(key)
             if a == b and (a is None or _same_types(a, b)):
@@ -193,11 +202,54 @@ def render_diff(changes: list[RowChange], limit: int = 200) -> str:
     return "\n".join(lines)
 
 
-def _rows_by_key(conn: sqlite3.Connection, table: str, pk: tuple[str, ...]):
-    cur = conn.execute(f'SELECT * FROM "{table}"')
-    cols = [d[0] for d in cur.description]
-    idx = [cols.index(c) for c in pk]
-    return {tuple(r[i] for i in idx): r for r in cur}, cols
+def touched_keys(
+    master: sqlite3.Connection, sandboxes: list[sqlite3.Connection], schema: Schema
+) -> dict[str, set[tuple]] | None:
+    """The keys of every row the sandboxes wrote (as the master had it and as each sandbox
+    has it), per table: the only rows where the sandboxes and the master can differ, since
+    each began as the master's copy and every write is tracked. None when a written row
+    has a NULL key part (compare everything then)."""
+    keys: dict[str, set[tuple]] = {}
+    for conn in sandboxes:
+        for table, rowids in dirty_rows(conn).items():
+            cols = ", ".join(f'"{c}"' for c in schema[table].pk)
+            ids = sorted(rowids)
+            for source in (master, conn):
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    sql = (
+                        f'SELECT {cols} FROM "{table}" '
+                        f"WHERE rowid IN ({', '.join('?' * len(chunk))})"
+                    )
+                    keys.setdefault(table, set()).update(map(tuple, source.execute(sql, chunk)))
+    if any(None in key for found in keys.values() for key in found):
+        return None
+    return keys
+
+
+def _rows_by_key(
+    conn: sqlite3.Connection, table: str, pk: tuple[str, ...], only: set[tuple] | None = None
+):
+    if only is None:
+        cur = conn.execute(f'SELECT * FROM "{table}"')
+        cols = [d[0] for d in cur.description]
+        idx = [cols.index(c) for c in pk]
+        return {tuple(r[i] for i in idx): r for r in cur}, cols
+    rows: dict[tuple, tuple] = {}
+    cols: list[str] = []
+    wanted = sorted(only, key=repr)
+    key_sql = "(" + ", ".join(f'"{c}"' for c in pk) + ")"
+    for i in range(0, len(wanted), 200):
+        chunk = wanted[i : i + 200]
+        one = "(" + ", ".join("?" * len(pk)) + ")"
+        cur = conn.execute(
+            f'SELECT * FROM "{table}" WHERE {key_sql} IN (VALUES {", ".join([one] * len(chunk))})',
+            [v for key in chunk for v in key],
+        )
+        cols = [d[0] for d in cur.description]
+        idx = [cols.index(c) for c in pk]
+        rows.update((tuple(r[j] for j in idx), r) for r in cur)
+    return rows, cols
 
 
 def _same_types(a: tuple, b: tuple) -> bool:

@@ -1,9 +1,10 @@
-"""The sandbox's incremental state hash always equals a full recompute."""
+"""The sandbox's incremental state hash and diff always equal a full recompute."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apigen_mt.environments import state_hash
+from apigen_mt.environments.state import diff
 
 
 def _candidate_calls(env):
@@ -110,3 +111,38 @@ def test_direct_writes_and_deletes_are_tracked(retail_env):
         )
         assert sandbox.state_hash() == state_hash(sandbox.conn, retail_env.domain.schema)
         assert sandbox.state_hash() != retail_env.state_hash()
+
+
+def test_diff_of_the_written_rows_equals_the_full_diff(retail_env):
+    candidates = _candidate_calls(retail_env)
+    schema = retail_env.domain.schema
+    calls = st.lists(st.sampled_from(candidates), max_size=6)
+
+    @settings(max_examples=25, deadline=None)
+    @given(calls, calls)
+    def check(mine, theirs):
+        with retail_env.sandbox() as a, retail_env.sandbox() as b:
+            for sandbox, sequence in ((a, mine), (b, theirs)):
+                for name, args in sequence:
+                    sandbox.call(name, args)
+            assert a.diff() == diff(retail_env.master, a.conn, schema)
+            assert a.diff(b) == diff(b.conn, a.conn, schema)
+            assert b.diff(a) == diff(a.conn, b.conn, schema)
+
+    check()
+
+
+def test_diff_sees_direct_deletes_replacements_and_key_changes(retail_env):
+    schema = retail_env.domain.schema
+    with retail_env.sandbox() as a, retail_env.sandbox() as b:
+        a.conn.execute(
+            "DELETE FROM fulfillments WHERE rowid IN (SELECT rowid FROM fulfillments LIMIT 2)"
+        )
+        a.conn.execute(
+            "INSERT OR REPLACE INTO products (product_id, name) "
+            "SELECT product_id, name || ' v2' FROM products LIMIT 1"
+        )
+        b.conn.execute("UPDATE users SET user_id = user_id || '_x' WHERE rowid = 3")
+        for x, y in ((a, None), (b, None), (a, b), (b, a)):
+            base = retail_env.master if y is None else y.conn
+            assert x.diff(y) == diff(base, x.conn, schema) != []
