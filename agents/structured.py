@@ -8,6 +8,7 @@ already retried, the caller gets a `RoleFailure` to record as a rejection reason
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -41,8 +42,12 @@ class RoleFailure(BaseModel):
         return f"{self.role}: {self.kind}: {self.reason}"
 
 
+@functools.lru_cache(maxsize=256)  # per model class; bounded for classes made per call
 def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
-    """The model's schema in the strict subset: flat, closed, every property required."""
+    """The model's schema in the strict subset: flat, closed, every property required.
+
+    Built once per model (pydantic's schema generation took longer than the rest of a
+    call's client work) and shared: callers copy before changing it."""
     return to_strict(schema.model_json_schema())
 
 
@@ -69,10 +74,15 @@ def response_format(
     }
 
 
+@functools.lru_cache(maxsize=256)  # per model class; bounded for classes made per call
+def _declared_properties(schema: type[BaseModel]) -> dict[str, Any]:
+    return schema.model_json_schema().get("properties", {})
+
+
 def with_length_caps(body: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:
     """`body` with the length caps the model declares on its top-level fields (`maxLength`
     of a string, `maxItems` of a list and `maxLength` of its string items), for grammars."""
-    declared = schema.model_json_schema().get("properties", {})
+    declared = _declared_properties(schema)
     props = dict(body.get("properties", {}))
     for name, spec in declared.items():
         prop = props.get(name)
