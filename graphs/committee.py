@@ -102,14 +102,23 @@ async def llm_reviewer(payload: dict[str, Any], runtime: Runtime[BlueprintContex
     """One committee judge (slot i uses reviewer model i, cycling)."""
     ctx, slot = runtime.context, payload["slot"]
     model = ctx.reviewers[slot % len(ctx.reviewers)]
-    result = await make_reviewer(model).ainvoke(review_input(ctx, payload["blueprint_id"]))
+    result = await make_reviewer(model).ainvoke(_given_input(ctx, payload))
     return {"reviews": [verdict(ctx, payload["blueprint_id"], f"reviewer_{slot}", result)]}
+
+
+def _given_input(ctx: BlueprintContext, payload: dict[str, Any]) -> ReviewInput:
+    """The review input the fan-out built once for every judge (or built here for a
+    payload without one)."""
+    given = payload.get("review")
+    if given is None:
+        return review_input(ctx, payload["blueprint_id"])
+    return ReviewInput.model_validate(given)
 
 
 def extra_reviewer_node(name: str, reviewer: Any):
     async def node(payload: dict[str, Any], runtime: Runtime[BlueprintContext]) -> dict:
         ctx = runtime.context
-        result = await run_reviewer(reviewer, review_input(ctx, payload["blueprint_id"]))
+        result = await run_reviewer(reviewer, _given_input(ctx, payload))
         return {"reviews": [verdict(ctx, payload["blueprint_id"], name, result)]}
 
     node.__name__ = f"review_{name}"
@@ -141,7 +150,10 @@ async def committee(state: dict, runtime: Ctx) -> dict[str, Any]:
 
 def committee_fan_out(extra: list[str]):
     async def route(state: dict, runtime: Ctx) -> list[Send]:
-        payload = {"blueprint_id": state["blueprint_id"]}
+        # Every judge sees the same input: built once (a store read, the records and a
+        # gold replay in a sandbox), sent as plain JSON with each judge's payload.
+        review = review_input(runtime.context, state["blueprint_id"]).model_dump()
+        payload = {"blueprint_id": state["blueprint_id"], "review": review}
         sends = [
             Send("reviewer", {**payload, "slot": i}) for i in range(runtime.context.committee_size)
         ]
