@@ -74,12 +74,26 @@ class PhaseRecords:
         encoded = {
             k: json.dumps(v) if k in ("reasons", "diff", "data") else v for k, v in values.items()
         }
+        unknown = set(encoded) - set(TABLES["blueprints"])
+        if unknown:
+            raise ValueError(f"unknown blueprint fields: {sorted(unknown)}")
+        if not encoded:
+            return
+        sets = ", ".join(f'"{k}" = ?' for k in encoded)
         with self._lock:
-            self.db["blueprints"].update(blueprint_id, encoded)
+            done = self.db.conn.execute(
+                f"UPDATE blueprints SET {sets} WHERE id = ?", [*encoded.values(), blueprint_id]
+            )
+        if not done.rowcount:
+            raise KeyError(f"no blueprint {blueprint_id!r}")
 
     def blueprint(self, blueprint_id: str) -> dict[str, Any]:
         with self._lock:
-            row = dict(self.db["blueprints"].get(blueprint_id))
+            cursor = self.db.conn.execute("SELECT * FROM blueprints WHERE id = ?", [blueprint_id])
+            found = cursor.fetchone()
+        if found is None:
+            raise KeyError(f"no blueprint {blueprint_id!r}")
+        row = dict(zip([d[0] for d in cursor.description], found, strict=True))
         for k in ("data", "reasons", "diff", "parents"):
             row[k] = json.loads(row[k])
         return row
