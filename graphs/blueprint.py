@@ -16,6 +16,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from apigen_mt.agents import (
     Blueprint,
@@ -233,6 +234,17 @@ def route_after(next_node: str, on_failure: str = "feedback"):
     return route
 
 
+def _then(node, there: str, on_failure: str = "feedback"):
+    """`node`, then `there`, or `on_failure` when the node found reasons to reject."""
+
+    async def routed(state: BlueprintState, runtime: Ctx) -> Command:
+        update = await node(state, runtime)
+        return Command(update=update, goto=on_failure if update.get("reasons") else there)
+
+    routed.__name__ = node.__name__
+    return routed
+
+
 def build_blueprint_graph(
     *, reviewers: dict[str, Any] | None = None, stages: dict[str, Stage] | None = None
 ):
@@ -242,24 +254,24 @@ def build_blueprint_graph(
     stages = registered_stages() if stages is None else stages
     g = StateGraph(BlueprintState, context_schema=BlueprintContext)
     g.add_node("sample_context", sample_context_node)
-    g.add_node("propose", propose)
     checks = [
         ("format_check", format_stage),
         ("execution_check", execution_stage),
         ("policy_check", policy_stage),
     ] + [(f"stage_{n}", extra_stage(s)) for n, s in stages.items()]
-    for name, check in checks:
-        g.add_node(name, check_node(name.removesuffix("_check"), check))
+    # propose -> each check -> committee; any of them sends a failure to feedback. Each
+    # node names its successor with a Command: no routing step, no state re-read.
+    sequence = [("propose", propose)]
+    sequence += [(name, check_node(name.removesuffix("_check"), c)) for name, c in checks]
+    nodes = dict(sequence)
+    for name, there in itertools.pairwise([*nodes, "committee"]):
+        g.add_node(name, _then(nodes[name], there), destinations=(there, "feedback"))
     g.add_node("accept", accept)
     g.add_node("feedback", feedback)
     add_committee(g, reviewers, on_pass="accept", on_fail="feedback")
 
     g.add_edge(START, "sample_context")
     g.add_edge("sample_context", "propose")
-    sequence = ["propose"] + [n for n, _ in checks] + ["committee"]
-    for here, there in itertools.pairwise(sequence):
-        if here != sequence[-1]:
-            g.add_conditional_edges(here, route_after(there), [there, "feedback"])
     g.add_edge("accept", END)
     g.add_conditional_edges("feedback", _after_feedback, ["propose", END])
     return g.compile(name="blueprint")
