@@ -225,19 +225,12 @@ async def _after_feedback(state: BlueprintState) -> str:
     return END if state.get("status") == "rejected" else "propose"
 
 
-# Routing functions are async: LangGraph runs a sync one in a worker thread, a hop that
-# cost more than the rest of a step (bench/scale.py).
-def route_after(next_node: str, on_failure: str = "feedback"):
-    async def route(state: BlueprintState) -> str:
-        return on_failure if state.get("reasons") else next_node
+def then(node, there: str, on_failure: str = "feedback"):
+    """`node`, then `there`, or `on_failure` when the node found reasons to reject: the
+    node names its successor with a Command (no routing step, no state re-read). Add it
+    with `destinations=(there, on_failure)` so the drawn graph shows both edges."""
 
-    return route
-
-
-def _then(node, there: str, on_failure: str = "feedback"):
-    """`node`, then `there`, or `on_failure` when the node found reasons to reject."""
-
-    async def routed(state: BlueprintState, runtime: Ctx) -> Command:
+    async def routed(state: Any, runtime: Ctx) -> Command:
         update = await node(state, runtime)
         return Command(update=update, goto=on_failure if update.get("reasons") else there)
 
@@ -265,7 +258,7 @@ def build_blueprint_graph(
     sequence += [(name, check_node(name.removesuffix("_check"), c)) for name, c in checks]
     nodes = dict(sequence)
     for name, there in itertools.pairwise([*nodes, "committee"]):
-        g.add_node(name, _then(nodes[name], there), destinations=(there, "feedback"))
+        g.add_node(name, then(nodes[name], there), destinations=(there, "feedback"))
     g.add_node("accept", accept)
     g.add_node("feedback", feedback)
     add_committee(g, reviewers, on_pass="accept", on_fail="feedback")

@@ -102,23 +102,19 @@ async def llm_reviewer(payload: dict[str, Any], runtime: Runtime[BlueprintContex
     """One committee judge (slot i uses reviewer model i, cycling)."""
     ctx, slot = runtime.context, payload["slot"]
     model = ctx.reviewers[slot % len(ctx.reviewers)]
-    result = await make_reviewer(model).ainvoke(_given_input(ctx, payload))
+    result = await make_reviewer(model).ainvoke(_given_input(payload))
     return {"reviews": [verdict(ctx, payload["blueprint_id"], f"reviewer_{slot}", result)]}
 
 
-def _given_input(ctx: BlueprintContext, payload: dict[str, Any]) -> ReviewInput:
-    """The review input the fan-out built once for every judge (or built here for a
-    payload without one)."""
-    given = payload.get("review")
-    if given is None:
-        return review_input(ctx, payload["blueprint_id"])
-    return ReviewInput.model_validate(given)
+def _given_input(payload: dict[str, Any]) -> ReviewInput:
+    """The review input the fan-out built once for every judge."""
+    return ReviewInput.model_validate(payload["review"])
 
 
 def extra_reviewer_node(name: str, reviewer: Any):
     async def node(payload: dict[str, Any], runtime: Runtime[BlueprintContext]) -> dict:
         ctx = runtime.context
-        result = await run_reviewer(reviewer, _given_input(ctx, payload))
+        result = await run_reviewer(reviewer, _given_input(payload))
         return {"reviews": [verdict(ctx, payload["blueprint_id"], name, result)]}
 
     node.__name__ = f"review_{name}"

@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 
 from apigen_mt.agents import CombinedInstruction, RecombineInput, make_recombiner
 
-from .blueprint import check_node, execution_stage, policy_stage, route_after
+from .blueprint import check_node, execution_stage, policy_stage, then
 from .committee import add_committee, registered_reviewers
 from .context import BlueprintContext
 from .sampling import SampledContext
@@ -137,17 +137,18 @@ async def reject(state: RecombineState, runtime: Ctx) -> dict[str, Any]:
 def build_recombine_graph(*, reviewers: dict[str, Any] | None = None):
     reviewers = registered_reviewers() if reviewers is None else reviewers
     g = StateGraph(RecombineState, context_schema=BlueprintContext)
-    g.add_node("merge", merge)
-    g.add_node("execution_check", check_node("execution", execution_stage))
-    g.add_node("policy_check", check_node("policy", policy_stage))
-    g.add_node("write_instruction", write_instruction)
+    sequence = {
+        "merge": merge,
+        "execution_check": check_node("execution", execution_stage),
+        "policy_check": check_node("policy", policy_stage),
+        "write_instruction": write_instruction,
+    }
+    for name, there in itertools.pairwise([*sequence, "committee"]):
+        g.add_node(name, then(sequence[name], there, "reject"), destinations=(there, "reject"))
     g.add_node("accept", accept)
     g.add_node("reject", reject)
     add_committee(g, reviewers, on_pass="accept", on_fail="reject")
     g.add_edge(START, "merge")
-    sequence = ["merge", "execution_check", "policy_check", "write_instruction", "committee"]
-    for here, there in itertools.pairwise(sequence):
-        g.add_conditional_edges(here, route_after(there, "reject"), [there, "reject"])
     g.add_edge("accept", END)
     g.add_edge("reject", END)
     return g.compile(name="recombine")
