@@ -33,22 +33,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from throughput import serve, tasks
+from throughput import bench_settings, dialogue_run, serve, tasks
 
 from apigen_mt import models
 from apigen_mt.agents import limited_calls
 from apigen_mt.environments import Environment
 from apigen_mt.graphs.blueprint import build_blueprint_graph, run_blueprint_attempt
-from apigen_mt.graphs.context import BlueprintContext, DialogueContext
-from apigen_mt.graphs.dialogue import build_dialogue_graph, run_dialogue
-from apigen_mt.graphs.verify import gold_state_hash
+from apigen_mt.graphs.context import BlueprintContext
 from apigen_mt.models import chat_model
-from apigen_mt.settings import load_settings
 from apigen_mt.store import RunStore
-
-
-def _settings(base_url: str):
-    return load_settings({"APIGEN_MT_BASE_URL": base_url, "APIGEN_MT_API_KEY": "bench"})
 
 
 async def bare_calls(base_url: str, env: Environment, n: int, concurrency: int) -> dict:
@@ -56,7 +49,7 @@ async def bare_calls(base_url: str, env: Environment, n: int, concurrency: int) 
     from langchain_core.messages import HumanMessage, SystemMessage
 
     work = tasks(env, n)
-    model = chat_model("assistant", _settings(base_url)).bind_tools(
+    model = chat_model("assistant", bench_settings(base_url)).bind_tools(
         env.domain.tools.openai_schemas()
     )
     gate = asyncio.Semaphore(concurrency)
@@ -69,34 +62,14 @@ async def bare_calls(base_url: str, env: Environment, n: int, concurrency: int) 
 
 
 async def graph_dialogues(base_url: str, env: Environment, n: int, concurrency: int) -> dict:
-    settings = _settings(base_url)
-    store = RunStore(Path(tempfile.mkdtemp()) / "runs.sqlite")
-    ctx = DialogueContext(
-        env=env,
-        store=store,
-        human=chat_model("human", settings),
-        assistant=chat_model("assistant", settings),
-        best_of_n=1,
-    )
-    # As the pipeline saves tasks (before its dialogues): with the gold state's hash.
-    ids = [
-        store.save_task({**t, "gold_hash": gold_state_hash(env, t["actions"])})
-        for t in tasks(env, n)
-    ]
-    graph = build_dialogue_graph()
-    units = asyncio.Semaphore(2 * concurrency)  # as the pipeline's unit runner does
-
-    async def one(task_id: str):
-        async with units:
-            return await run_dialogue(ctx, task_id, 0, graph)
-
+    run = dialogue_run(env, base_url, tasks(env, n), concurrency)
     with limited_calls(concurrency) as limit:
-        return await _timed(lambda: asyncio.gather(*(one(i) for i in ids)), lambda: limit.calls)
+        return await _timed(run, lambda: limit.calls)
 
 
 async def blueprint_attempts(base_url: str, env: Environment, n: int, concurrency: int) -> dict:
     """`n` phase-1 attempts; the result carries the request bodies sent ("bodies")."""
-    settings = _settings(base_url)
+    settings = bench_settings(base_url)
     ctx = BlueprintContext(
         env=env,
         store=RunStore(Path(tempfile.mkdtemp()) / "runs.sqlite"),
@@ -120,7 +93,7 @@ async def bare_replay(base_url: str, bodies: list[bytes], concurrency: int) -> d
     """The recorded requests again, each one `ChatOpenAI.ainvoke(messages, **parameters)`."""
     from langchain_core.messages import convert_to_messages
 
-    model = chat_model("proposer", _settings(base_url))
+    model = chat_model("proposer", bench_settings(base_url))
     calls = []
     for body in bodies:
         data = json.loads(body)

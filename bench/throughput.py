@@ -28,6 +28,7 @@ from apigen_mt.agents import limited_calls
 from apigen_mt.environments import Environment
 from apigen_mt.graphs.context import DialogueContext
 from apigen_mt.graphs.dialogue import build_dialogue_graph, run_dialogue
+from apigen_mt.graphs.verify import gold_state_hash
 from apigen_mt.models import chat_model
 from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.settings import load_settings
@@ -119,8 +120,14 @@ def _completion(reply) -> dict:
 # -- the client (this process) ------------------------------------------------------------
 
 
-async def run_level(env, base_url: str, concurrency: int, work: list[dict]) -> dict:
-    settings = load_settings({"APIGEN_MT_BASE_URL": base_url, "APIGEN_MT_API_KEY": "bench"})
+def bench_settings(base_url: str):
+    return load_settings({"APIGEN_MT_BASE_URL": base_url, "APIGEN_MT_API_KEY": "bench"})
+
+
+def dialogue_run(env, base_url: str, work: list[dict], concurrency: int):
+    """A coroutine factory running every task of `work` through the phase-2 graph. Tasks
+    are saved as the pipeline saves them: with the gold state's hash."""
+    settings = bench_settings(base_url)
     store = RunStore(Path(tempfile.mkdtemp()) / "runs.sqlite")
     ctx = DialogueContext(
         env=env,
@@ -129,7 +136,7 @@ async def run_level(env, base_url: str, concurrency: int, work: list[dict]) -> d
         assistant=chat_model("assistant", settings),
         best_of_n=1,
     )
-    ids = [store.save_task(t) for t in work]
+    ids = [store.save_task({**t, "gold_hash": gold_state_hash(env, t["actions"])}) for t in work]
     graph = build_dialogue_graph()
     units = asyncio.Semaphore(2 * concurrency)  # as the pipeline's unit runner does
 
@@ -137,20 +144,25 @@ async def run_level(env, base_url: str, concurrency: int, work: list[dict]) -> d
         async with units:
             return await run_dialogue(ctx, task_id, 0, graph)
 
+    return lambda: asyncio.gather(*(one(i) for i in ids))
+
+
+async def run_level(env, base_url: str, concurrency: int, work: list[dict]) -> dict:
+    run = dialogue_run(env, base_url, work, concurrency)
     with limited_calls(concurrency) as limit:
         start = time.perf_counter()
-        finals = await asyncio.gather(*(one(i) for i in ids))
+        finals = await run()
         wall = time.perf_counter() - start
     accepted = sum(bool(f.get("accepted")) for f in finals)
     return {
         "C": concurrency,
-        "dialogues": len(ids),
+        "dialogues": len(work),
         "accepted": accepted,
         "calls": limit.calls,
         "peak_in_flight": limit.peak,
         "wall_s": wall,
         "calls_per_s": limit.calls / wall,
-        "dialogues_per_hour": len(ids) / wall * 3600,
+        "dialogues_per_hour": len(work) / wall * 3600,
     }
 
 
