@@ -1,7 +1,7 @@
 """What the world is: domains, their databases, policies, tools and rules (no LLM)."""
 
 from .environment import Environment, Sandbox, default_cache_dir
-from .registry import Domain, domain_names, get_domain, register_domain
+from .registry import Domain, domain_key, domain_names, get_domain, register_domain
 from .rules import PolicyReport, Rule, RuleContext, RuleSet, Violation, check_policy
 from .schema import Schema, Table
 from .state import RowChange, diff, render_diff, state_hash
@@ -21,6 +21,7 @@ __all__ = [
     "check_policy",
     "default_cache_dir",
     "diff",
+    "domain_key",
     "domain_names",
     "get_domain",
     "register_domain",

@@ -23,9 +23,11 @@ from .state import (
     diff,
     dirty_rows,
     rolled_back_to_image,
+    state_hash,
     touched_keys,
     track_changes,
     tracking_connection,
+    untrack,
 )
 
 CACHE_ENV = "APIGEN_MT_CACHE_DIR"
@@ -50,13 +52,18 @@ class Environment:
         self._image: bytes | None = None
         self._image_schema = 0  # the image's PRAGMA schema_version
         self._idle: list[sqlite3.Connection] = []
+        # Sandboxes from elsewhere (an MCP world's files and servers); None: in memory.
+        self._backend = domain.sandboxes(self) if domain.sandboxes else None
 
     @classmethod
     def generated(
         cls, domain: Domain | str, *, seed: int = 0, cache_dir: Path | None = None
     ) -> Environment:
-        """The domain's own seeded database (no external data needed)."""
+        """The domain's own seeded database (no external data needed); for a world, a
+        read-only copy of its database file (the seed does not apply)."""
         domain = get_domain(domain) if isinstance(domain, str) else domain
+        if domain.source_database is not None:
+            return cls(domain, copy_cached(domain.source_database, cache_dir))
         name = f"{domain.name}-seed{seed}-v{domain.data_version}.sqlite"
         return cls(
             domain, _build_cached(domain, cache_dir, name, lambda db: domain.generate(db, seed))
@@ -105,6 +112,8 @@ class Environment:
         """A connection holding the image, with a transaction open that closing the sandbox
         rolls back. Reused when one is idle: a new copy of the image costs its
         deserialisation and, at the first statement, parsing its schema and triggers."""
+        if self._backend is not None:
+            return self._backend.acquire()
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
@@ -115,6 +124,9 @@ class Environment:
     def _recycle(self, conn: sqlite3.Connection) -> None:
         """Undo a closed sandbox's writes; keep its connection only if that restored the
         image (a write that something committed, or a schema change, retires it)."""
+        if self._backend is not None:
+            self._backend.release(conn)
+            return
         if rolled_back_to_image(conn, self._image_schema):
             with self._lock:
                 if len(self._idle) < IDLE_SANDBOXES:
@@ -133,7 +145,15 @@ class Environment:
                 self._digests = RowDigests(self._master, self.domain.schema)
             return self._digests
 
+    @property
+    def tracks_exactly(self) -> bool:
+        """Whether every write to a sandbox is tracked by row (hashes and diffs then read
+        only those rows). Sandboxes that other processes write are read whole."""
+        return self._backend is None or getattr(self._backend, "tracks_exactly", False)
+
     def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
         with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
@@ -172,6 +192,8 @@ class Sandbox:
 
     def state_hash(self) -> str:
         """Same value as `state_hash(conn, schema)`, re-digesting only the rows written."""
+        if not self.env.tracks_exactly:
+            return state_hash(self.conn, self.env.domain.schema)
         return self.env.digests.updated(self.conn, dirty_rows(self.conn))
 
     def diff(self, other: Sandbox | None = None) -> list[RowChange]:
@@ -179,8 +201,21 @@ class Sandbox:
         schema, master = self.env.domain.schema, self.env._master
         with self.env._lock:  # the master connection is shared
             written = [self.conn] if other is None else [self.conn, other.conn]
-            keys = touched_keys(master, written, schema)
+            keys = touched_keys(master, written, schema) if self.env.tracks_exactly else None
             return diff(master if other is None else other.conn, self.conn, schema, keys)
+
+    def save(self, path: Path) -> None:
+        """Write this sandbox's current state to `path` as a plain SQLite file, without the
+        change tracking (for comparing states with other code)."""
+        copy = sqlite3.connect(":memory:", isolation_level=None)
+        copy.deserialize(self.conn.serialize())  # uncommitted writes included
+        untrack(copy)
+        path = Path(path)
+        path.unlink(missing_ok=True)
+        out = sqlite3.connect(path)
+        copy.backup(out)
+        out.close()
+        copy.close()
 
     def close(self) -> None:
         """Discard the episode's writes. The connection goes back to the environment, so
@@ -226,6 +261,42 @@ def _build_cached(
         db.conn.commit()
         db.conn.execute("VACUUM")
         db.close()
+        tmp.chmod(0o444)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def copy_cached(source: Path, cache_dir: Path | None) -> Path:
+    """A read-only copy of a user's database in the cache, keyed by its content. The user's
+    file is only ever opened read-only (a `mode=ro` connection), and copied with SQLite's
+    backup API, so a file in WAL mode is copied with its committed frames."""
+    source = Path(source)
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such database file")
+    try:
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        mem = sqlite3.connect(":memory:")
+        src.backup(mem)
+        src.close()
+    except sqlite3.Error as exc:
+        raise ValueError(f"{source}: not a readable SQLite database ({exc})") from None
+    image = mem.serialize()
+    content = hashlib.sha256(image).hexdigest()[:16]
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    path = cache / f"world-{content}.sqlite"
+    if path.exists():
+        mem.close()
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        dst = sqlite3.connect(tmp)
+        mem.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")  # read-only copies need no -wal file
+        dst.close()
+        mem.close()
         tmp.chmod(0o444)
         os.replace(tmp, path)
     finally:

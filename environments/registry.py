@@ -64,6 +64,13 @@ class Domain:
     taubench_files: tuple[str, ...] = ()
     max_feedback_rounds: int = 3
     tasks: TaskHooks | None = None  # phase-1 hooks; a domain without them can't propose
+    # A world's own database file (environments/worlds): the master is a copy of it, never
+    # the file itself, and `generate` is not used.
+    source_database: Path | None = None
+    # Where sandboxes come from, given the environment (default: in-memory copies of the
+    # master). An MCP world's sandboxes are files its servers open.
+    sandboxes: Callable[[Any], Any] | None = None
+    world: Any = None  # the loaded world (environments.worlds.World) behind this domain
 
     @cached_property
     def policy(self) -> str:
@@ -82,11 +89,28 @@ def register_domain(domain: Domain, *, replace: bool = False) -> Domain:
 
 
 def get_domain(name: str) -> Domain:
+    """A registered domain by name, or a world folder (one with a `world.toml`) by path."""
     _discover()
-    try:
+    if name in _DOMAINS:
         return _DOMAINS[name]
-    except KeyError:
-        raise KeyError(f"unknown domain {name!r}; known: {', '.join(domain_names())}") from None
+    from .worlds import is_world_path, load_world_domain
+
+    if is_world_path(name):
+        return load_world_domain(name)
+    raise KeyError(
+        f"unknown domain {name!r}; known: {', '.join(domain_names())}, "
+        "or a folder with a world.toml"
+    ) from None
+
+
+def domain_key(spec: str) -> str:
+    """How a run stores its domain: a registered name as it is, a world folder as its
+    absolute path (so a resume, a worker process or a Ray task finds the same folder)."""
+    if spec in _DOMAINS:
+        return spec
+    from .worlds import is_world_path, world_key
+
+    return world_key(spec) if is_world_path(spec) else spec
 
 
 def domain_names() -> list[str]:

@@ -10,16 +10,26 @@ import sqlite_utils
 
 # text/int: plain SQLite types. json: lists and dicts stored as JSON text. bool: 0/1 stored,
 # True/False read back. num: BLOB affinity, so SQLite keeps int vs float exactly as written
-# (τ-bench's hash sees str(100) != str(100.0)).
-ColumnKind = Literal["text", "int", "json", "bool", "num"]
-_SQL_TYPE = {"text": str, "int": int, "json": str, "bool": int, "num": bytes}
+# (τ-bench's hash sees str(100) != str(100.0)). any: a column of a user's own database,
+# declared by its DDL and read back exactly as SQLite returns it.
+ColumnKind = Literal["text", "int", "json", "bool", "num", "any"]
+_SQL_TYPE = {"text": str, "int": int, "json": str, "bool": int, "num": bytes, "any": bytes}
+ROWID = "rowid"  # the key of a table that declares none
+
+
+def quote(name: str) -> str:
+    """An SQL identifier, double-quoted (a user's names may hold spaces or quotes)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
 class Table:
     name: str
     columns: dict[str, ColumnKind]
-    pk: tuple[str, ...]
+    pk: tuple[str, ...]  # ("rowid",) for a table that declares no key
+    # False for tables no trigger can watch (SQLite's own `sqlite_sequence`): hashes and
+    # diffs read them whole instead of only the rows a sandbox wrote.
+    tracked: bool = True
 
     def encode(self, row: dict[str, Any]) -> dict[str, Any]:
         unknown = set(row) - set(self.columns)
@@ -35,7 +45,12 @@ class Table:
 
     @property
     def order_by(self) -> str:
-        return ", ".join(f'"{c}"' for c in self.pk)
+        return ", ".join(quote(c) for c in self.pk)
+
+    @property
+    def keyed_by_rowid(self) -> bool:
+        """The key is SQLite's rowid, which `SELECT *` does not return."""
+        return ROWID in self.pk and ROWID not in self.columns
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .schema import Schema
+from .schema import Schema, Table, quote
 
 ROW = "*"  # the column name used for a whole row added or deleted
 
@@ -55,11 +55,13 @@ class RowDigests:
         self.rows: dict[str, dict[int, int]] = {
             t.name: {
                 rid: _row_digest(tuple(rest))
-                for rid, *rest in conn.execute(f'SELECT rowid, * FROM "{t.name}"')
+                for rid, *rest in conn.execute(f"SELECT rowid, * FROM {quote(t.name)}")
             }
             for t in schema.tables
         }
         self.sums = {name: (len(r), sum(r.values()) % _MOD) for name, r in self.rows.items()}
+        # Tables no trigger can watch are digested whole each time (they are small).
+        self.untracked = [t.name for t in schema.tables if not t.tracked]
 
     def hexdigest(self) -> str:
         return _finish(self.sums)
@@ -67,6 +69,10 @@ class RowDigests:
     def updated(self, conn: sqlite3.Connection, dirty: dict[str, set[int]]) -> str:
         """The digest of `conn`, equal to ours except for the `dirty` rowids per table."""
         sums = dict(self.sums)
+        for table in self.untracked:
+            rows = conn.execute(f"SELECT * FROM {quote(table)}")
+            digests = [_row_digest(tuple(r)) for r in rows]
+            sums[table] = (len(digests), sum(digests) % _MOD)
         for table, rowids in dirty.items():
             count, total = sums[table]
             base = self.rows[table]
@@ -76,9 +82,8 @@ class RowDigests:
             ids = sorted(rowids)
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
-                sql = (
-                    f'SELECT rowid, * FROM "{table}" WHERE rowid IN ({", ".join("?" * len(chunk))})'
-                )
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT rowid, * FROM {quote(table)} WHERE rowid IN ({marks})"
                 for _rid, *rest in conn.execute(sql, chunk):
                     count, total = count + 1, total + _row_digest(tuple(rest))
             sums[table] = (count, total % _MOD)
@@ -98,13 +103,27 @@ def track_changes(conn: sqlite3.Connection, schema: Schema) -> None:
         f"CREATE TABLE {DIRTY_TABLE} (tbl TEXT, rid INTEGER, PRIMARY KEY (tbl, rid)) WITHOUT ROWID"
     )
     for t in schema.tables:
-        mark = f"INSERT OR IGNORE INTO {DIRTY_TABLE} VALUES ('{{0}}', {{1}}.rowid);"
+        if not t.tracked:
+            continue
+        literal = "'" + t.name.replace("'", "''") + "'"
+        mark = f"INSERT OR IGNORE INTO {DIRTY_TABLE} VALUES ({literal}, {{0}}.rowid);"
         for event, refs in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
-            body = " ".join(mark.format(t.name, r) for r in refs)
+            body = " ".join(mark.format(r) for r in refs)
+            trigger = quote(f"_dirty_{event.lower()}_{t.name}")
             conn.execute(
-                f'CREATE TRIGGER "_dirty_{event.lower()}_{t.name}" AFTER {event} '
-                f'ON "{t.name}" BEGIN {body} END'
+                f"CREATE TRIGGER {trigger} AFTER {event} ON {quote(t.name)} BEGIN {body} END"
             )
+
+
+def untrack(conn: sqlite3.Connection) -> None:
+    """Remove what `track_changes` installed: the database as its owner's schema has it."""
+    triggers = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_dirty\\_%' "
+        "ESCAPE '\\'"
+    ).fetchall()
+    for (name,) in triggers:
+        conn.execute(f"DROP TRIGGER {quote(name)}")
+    conn.execute(f"DROP TABLE IF EXISTS {DIRTY_TABLE}")
 
 
 def tracking_connection(image: bytes) -> sqlite3.Connection:
@@ -146,11 +165,11 @@ def diff(
     (see `touched_keys`), only those rows are compared: every other row is known equal."""
     changes: list[RowChange] = []
     for t in schema.tables:
-        only = None if keys is None else keys.get(t.name, set())
+        only = None if keys is None or not t.tracked else keys.get(t.name, set())
         if only is not None and not only:
             continue
-        old, cols = _rows_by_key(before, t.name, t.pk, only)
-        new, _ = _rows_by_key(after, t.name, t.pk, only)
+        old, cols = _rows_by_key(before, t, only)
+        new, _ = _rows_by_key(after, t, only)
         for key in sorted(old.keys() | new.keys(), key=repr):
             a, b = old.get(key), new.get(key)
             if a == b and (a is None or _same_types(a, b)):
@@ -212,13 +231,13 @@ def touched_keys(
     keys: dict[str, set[tuple]] = {}
     for conn in sandboxes:
         for table, rowids in dirty_rows(conn).items():
-            cols = ", ".join(f'"{c}"' for c in schema[table].pk)
+            cols = ", ".join(quote(c) for c in schema[table].pk)
             ids = sorted(rowids)
             for source in (master, conn):
                 for i in range(0, len(ids), 500):
                     chunk = ids[i : i + 500]
                     sql = (
-                        f'SELECT {cols} FROM "{table}" '
+                        f"SELECT {cols} FROM {quote(table)} "
                         f"WHERE rowid IN ({', '.join('?' * len(chunk))})"
                     )
                     keys.setdefault(table, set()).update(map(tuple, source.execute(sql, chunk)))
@@ -227,23 +246,24 @@ def touched_keys(
     return keys
 
 
-def _rows_by_key(
-    conn: sqlite3.Connection, table: str, pk: tuple[str, ...], only: set[tuple] | None = None
-):
+def _rows_by_key(conn: sqlite3.Connection, t: Table, only: set[tuple] | None = None):
+    pk = t.pk
+    columns = "rowid, *" if t.keyed_by_rowid else "*"
+    select = f"SELECT {columns} FROM {quote(t.name)}"
     if only is None:
-        cur = conn.execute(f'SELECT * FROM "{table}"')
+        cur = conn.execute(select)
         cols = [d[0] for d in cur.description]
         idx = [cols.index(c) for c in pk]
         return {tuple(r[i] for i in idx): r for r in cur}, cols
     rows: dict[tuple, tuple] = {}
     cols: list[str] = []
     wanted = sorted(only, key=repr)
-    key_sql = "(" + ", ".join(f'"{c}"' for c in pk) + ")"
+    key_sql = "(" + ", ".join(quote(c) for c in pk) + ")"
     for i in range(0, len(wanted), 200):
         chunk = wanted[i : i + 200]
         one = "(" + ", ".join("?" * len(pk)) + ")"
         cur = conn.execute(
-            f'SELECT * FROM "{table}" WHERE {key_sql} IN (VALUES {", ".join([one] * len(chunk))})',
+            f"{select} WHERE {key_sql} IN (VALUES {', '.join([one] * len(chunk))})",
             [v for key in chunk for v in key],
         )
         cols = [d[0] for d in cur.description]

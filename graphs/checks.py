@@ -94,6 +94,11 @@ def execution_check(bp: Blueprint, env: Environment) -> tuple[list[str], list[di
             for e in trace
             if not e.ok
         ]
+        reasons += [
+            f"execution: action {i} ({trace[i].name}) is classified as a read but changed "
+            "the database (list it in the world's `writes`, or fix the tool)"
+            for i in sandbox.executor.undeclared_writes
+        ]
         changes = sandbox.diff()
     if not reasons and not changes:
         reasons.append("execution: the actions change nothing in the database")

@@ -20,10 +20,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from apigen_mt.agents import CallLimit, limited_calls
-from apigen_mt.environments import Environment
+from apigen_mt.environments import Environment, domain_key
 from apigen_mt.environments.taubench import load_tasks
 from apigen_mt.store import RunStore
 from apigen_mt.usage import UsageRecorder
@@ -48,6 +48,11 @@ class EvalConfig(BaseModel):
     concurrency: int = Field(16, ge=1, le=4096)
     best_of_n: int = Field(1, ge=1, le=16)
     max_steps: int = Field(30, ge=1, le=400)  # agent actions, τ-bench's steps (its default 30)
+
+    @field_validator("domain")
+    @classmethod
+    def _world_by_path(cls, value: str) -> str:
+        return domain_key(value)  # a world folder is stored as its absolute path
 
     @model_validator(mode="after")
     def _one_task_source(self) -> EvalConfig:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from apigen_mt.environments import domain_key
 
 # Settings that change how fast a run goes, not what it produces.
 NOT_IDENTITY = {"concurrency"}
@@ -29,6 +31,11 @@ class PipelineConfig(BaseModel):
     # Workers the run is split across (apigen_mt.scale); part of what a run is, since the
     # split decides which worker store holds which attempt.
     shards: int = Field(1, ge=1, le=1024, description="worker shards (--workers)")
+
+    @field_validator("domain")
+    @classmethod
+    def _world_by_path(cls, value: str) -> str:
+        return domain_key(value)  # a world folder is stored as its absolute path
 
     @model_validator(mode="after")
     def _budget_needs_target(self) -> PipelineConfig:

@@ -1,6 +1,6 @@
 """How tools are declared and executed against a sandboxed database (no domain, no LLM)."""
 
-from .declare import Tool, ToolError, ToolSet, as_sent, tool
+from .declare import Tool, ToolError, ToolSet, ToolUnavailable, as_sent, tool
 from .execute import ERROR_PREFIX, ToolCall, ToolExecutor, TraceEntry
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "ToolError",
     "ToolExecutor",
     "ToolSet",
+    "ToolUnavailable",
     "TraceEntry",
     "as_sent",
     "tool",

@@ -31,6 +31,14 @@ class ToolError(Exception):
         self.keep_writes = keep_writes
 
 
+class ToolUnavailable(Exception):
+    """The tool could not be called at all: its server failed to start, timed out or died.
+
+    Not an observation for the agent: it ends the episode (or fails the check) with this
+    reason, and the run goes on.
+    """
+
+
 def as_sent(kind: Any, description: str) -> Any:
     """An argument taken exactly as the caller sent it, while its schema still says `kind`.
 
@@ -51,11 +59,18 @@ class Tool:
     fn: Callable[..., Any]
     arguments_model: type[BaseModel]
     writes: bool = False
+    # False for tools that keep their own undo (an MCP server writes through its own
+    # connection, out of reach of the executor's savepoint).
+    atomic: bool = True
+    # Shown instead of the arguments model's schema when set (an MCP tool's input schema).
+    schema: dict[str, Any] | None = None
 
     @property
     def parameters(self) -> dict[str, Any]:
         """JSON schema of the arguments, in OpenAI function-calling shape (no titles).
         A fresh copy each time: generating it is slow, so the text is cached."""
+        if self.schema is not None:
+            return json.loads(json.dumps(self.schema))
         return json.loads(_schema_text(self.arguments_model))
 
     def openai_schema(self) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from typing import Any
 import sqlite_utils
 from pydantic import BaseModel, Field
 
-from .declare import ToolError, ToolSet
+from .declare import ToolError, ToolSet, ToolUnavailable
 
 ERROR_PREFIX = "Error: "
+CALL_SAVEPOINT = "tool_call"  # the savepoint each call runs in (undone when it fails)
 
 
 class ToolCall(BaseModel):
@@ -77,6 +78,9 @@ class ToolExecutor:
         self.db = ToolDatabase(conn)
         self.toolset = toolset
         self.trace: list[TraceEntry] = []
+        # Trace indices of calls to tools not declared as writing that changed the database
+        # all the same: a wrong read/write classification, never to pass unnoticed.
+        self.undeclared_writes: list[int] = []
 
     def detach(self) -> None:
         """Let go of the connection (its sandbox is closed and the connection may serve
@@ -91,8 +95,13 @@ class ToolExecutor:
             if tool is None:
                 raise ToolError(f"unknown tool {name!r}")
             kwargs = tool.validate(arguments)
-            result = self._run_atomically(tool.fn, kwargs)
+            before = self._changes()
+            result = (
+                self._run_atomically(tool.fn, kwargs) if tool.atomic else tool.fn(self.db, **kwargs)
+            )
             observation, ok = _render(result), True
+            if not writes and self._changes() != before:
+                self.undeclared_writes.append(len(self.trace))
         except ToolError as exc:
             observation, ok = ERROR_PREFIX + str(exc), False
         entry = TraceEntry(
@@ -114,24 +123,35 @@ class ToolExecutor:
         return out
 
     def _run_atomically(self, fn, kwargs: dict[str, Any]) -> Any:
-        self.conn.execute("SAVEPOINT tool_call")
+        self.conn.execute(f"SAVEPOINT {CALL_SAVEPOINT}")
         try:
             result = fn(self.db, **kwargs)
+        except ToolUnavailable:
+            self._rollback()
+            raise
         except ToolError as exc:
             if exc.keep_writes:
-                self.conn.execute("RELEASE tool_call")
+                self.conn.execute(f"RELEASE {CALL_SAVEPOINT}")
             else:
                 self._rollback()
             raise
         except Exception as exc:  # a tool bug must still be an observation, not a crash
             self._rollback()
             raise ToolError(f"tool failed: {type(exc).__name__}: {exc}") from exc
-        self.conn.execute("RELEASE tool_call")
+        self.conn.execute(f"RELEASE {CALL_SAVEPOINT}")
         return result
 
+    def _changes(self) -> tuple[int, int]:
+        """What moves when a call writes: this connection's row changes, and for a database
+        file that a tool server writes through its own connection, its data version."""
+        external = 0
+        if getattr(self.conn, "written_elsewhere", False):
+            external = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return self.conn.total_changes, external
+
     def _rollback(self) -> None:
-        self.conn.execute("ROLLBACK TO tool_call")
-        self.conn.execute("RELEASE tool_call")
+        self.conn.execute(f"ROLLBACK TO {CALL_SAVEPOINT}")
+        self.conn.execute(f"RELEASE {CALL_SAVEPOINT}")
 
 
 def _closed_database() -> ToolDatabase:

@@ -2,7 +2,7 @@
 
 import typer
 
-from . import browse, domains, evaluate, generate, local_model, runs, taubench, validate
+from . import browse, domains, evaluate, generate, local_model, replay, runs, taubench, validate
 
 app = typer.Typer(help="Verified multi-turn agent training data (APIGen-MT).", no_args_is_help=True)
 app.command("generate")(generate.generate)
@@ -11,6 +11,7 @@ app.command("report")(runs.report)
 app.command("export")(runs.export)
 app.command("browse")(browse.browse)
 app.command("validate")(validate.validate)
+app.command("replay")(replay.replay)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(domains.app, name="domains")
 app.add_typer(taubench.app, name="taubench")

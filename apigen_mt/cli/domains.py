@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from apigen_mt.environments import Environment, domain_names, get_domain
+from apigen_mt.environments.worlds import WorldError
+
+from .world_view import init_world, show_world
 
 app = typer.Typer(help="List, inspect and build domains.", no_args_is_help=True)
 console = Console()
@@ -29,6 +32,9 @@ def _domain(name: str):
         return get_domain(name)
     except KeyError as exc:
         raise typer.BadParameter(str(exc.args[0]), param_hint="NAME") from None
+    except WorldError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("list")
@@ -62,8 +68,12 @@ def show(
     cache_dir: CacheDir = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Tools (read/write, schema), tables with row counts, rules and the policy of a domain."""
+    """Tools (read/write, schema), tables with row counts, rules and the policy of a domain.
+    For a world folder: what was derived from it, with the evidence."""
     domain = _domain(name)
+    if domain.world is not None:
+        show_world(domain, cache_dir, as_json, console)
+        return
     with Environment.generated(domain, seed=seed, cache_dir=cache_dir) as env:
         counts = {
             t: env.master.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
@@ -123,3 +133,6 @@ def build(name: str, seed: int = 0, cache_dir: CacheDir = None) -> None:
     """Build (or find cached) the domain's seeded master database and print its path."""
     with Environment.generated(_domain(name), seed=seed, cache_dir=cache_dir) as env:
         typer.echo(str(env.master_path))
+
+
+app.command("init")(init_world)

@@ -29,7 +29,10 @@ def environment_and_tasks(
             else Environment.generated(dom, seed=seed, cache_dir=cache_dir)
         )
         return env, load_tasks(tasks)
-    except (KeyError, ValueError, FileNotFoundError, json.JSONDecodeError) as exc:
+    except KeyError as exc:
+        typer.echo(f"error: {exc.args[0]}", err=True)
+        raise typer.Exit(2) from None
+    except (ValueError, FileNotFoundError, json.JSONDecodeError) as exc:  # WorldError too
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 

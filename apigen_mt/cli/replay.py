@@ -1,0 +1,67 @@
+"""`apigen-mt replay`: any domain's task file, each task's gold actions in a fresh sandbox.
+
+One JSON line per task: `{"task_index", "observations", "state_hash"}`. With
+`--databases DIR`, each task's final database is written as `DIR/<task_index>.sqlite`, a
+plain SQLite file, so anyone can compare states with their own code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from apigen_mt.tools import ToolUnavailable
+
+from .taubench import environment_and_tasks
+
+
+def replay(
+    domain: Annotated[str, typer.Option(help="A domain name or a world folder.")],
+    tasks: Annotated[Path, typer.Option(help="Tasks JSON (τ-bench's shape).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Write the JSON lines here instead of stdout.")
+    ] = None,
+    databases: Annotated[
+        Path | None, typer.Option(help="Write each task's final database as DIR/<i>.sqlite.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="τ-bench's JSON database files (built-in domains; default generated)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data (no --data-dir).")] = 0,
+    cache_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Replay each task's actions: what the agent would see, and the final state's hash."""
+    env, task_list = environment_and_tasks(domain, tasks, data_dir, seed, cache_dir)
+    if databases:
+        databases.mkdir(parents=True, exist_ok=True)
+    sink = out.open("w", encoding="utf-8") if out else sys.stdout
+    failed = 0
+    try:
+        for index, task in enumerate(task_list):
+            line: dict = {"task_index": index}
+            try:
+                with env.sandbox() as sandbox:
+                    trace = sandbox.run(task.actions)
+                    line["observations"] = [e.observation for e in trace]
+                    line["state_hash"] = sandbox.state_hash()
+                    if databases:
+                        sandbox.save(databases / f"{index}.sqlite")
+            except ToolUnavailable as exc:  # a world's tool server failed: say so, go on
+                failed += 1
+                line.update(observations=None, state_hash=None, error=str(exc))
+            sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sink.flush()
+    finally:
+        if out:
+            sink.close()
+        env.close()
+    where = f" -> {out}" if out else ""
+    typer.echo(f"replayed {len(task_list)} tasks{where}", err=True)
+    if failed:
+        typer.echo(f"{failed} tasks could not be replayed (see their error)", err=True)
+        raise typer.Exit(1)
