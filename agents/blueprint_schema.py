@@ -59,6 +59,10 @@ def _limit(node: dict[str, Any], values: list[str]) -> None:
         return  # the tool already fixes its values
     if node.get("type") == "string":
         node["enum"] = values
+    elif node.get("type") == "integer":  # a world's integer ids (the choices come as text)
+        numbers = sorted({int(v) for v in values if v.lstrip("-").isdigit()})
+        if numbers:
+            node["enum"] = numbers
     elif node.get("type") == "array" and (node.get("items") or {}).get("type") == "string":
         _limit(node["items"], values)
     for branch in node.get("anyOf", []):  # a nullable id

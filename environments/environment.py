@@ -17,6 +17,7 @@ import sqlite_utils
 from apigen_mt.tools import ToolCall, ToolExecutor, TraceEntry
 
 from .registry import Domain, get_domain
+from .schema import quote
 from .state import (
     RowChange,
     RowDigests,
@@ -27,7 +28,6 @@ from .state import (
     touched_keys,
     track_changes,
     tracking_connection,
-    untrack,
 )
 
 CACHE_ENV = "APIGEN_MT_CACHE_DIR"
@@ -205,17 +205,11 @@ class Sandbox:
             return diff(master if other is None else other.conn, self.conn, schema, keys)
 
     def save(self, path: Path) -> None:
-        """Write this sandbox's current state to `path` as a plain SQLite file, without the
-        change tracking (for comparing states with other code)."""
-        copy = sqlite3.connect(":memory:", isolation_level=None)
-        copy.deserialize(self.conn.serialize())  # uncommitted writes included
-        untrack(copy)
-        path = Path(path)
-        path.unlink(missing_ok=True)
-        out = sqlite3.connect(path)
-        copy.backup(out)
-        out.close()
-        copy.close()
+        """Write this sandbox's current state to `path` as a plain SQLite file with the
+        owner's schema (no change tracking), for comparing states with other code. Rows
+        are copied through the sandbox's connection: its open transaction is not in the
+        serialized image."""
+        save_database(self.conn, Path(path))
 
     def close(self) -> None:
         """Discard the episode's writes. The connection goes back to the environment, so
@@ -302,3 +296,37 @@ def copy_cached(source: Path, cache_dir: Path | None) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def save_database(conn: sqlite3.Connection, path: Path) -> None:
+    """`conn`'s database as a new file: tables, rows (rowids kept), AUTOINCREMENT counters,
+    then indexes, triggers and views; change tracking left out."""
+    objects = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE "
+        "'\\_dirty%' ESCAPE '\\' ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid"
+    ).fetchall()
+    path.unlink(missing_ok=True)
+    out = sqlite3.connect(path, isolation_level=None)
+    try:
+        out.execute("BEGIN")
+        tables = [n for kind, n, _ in objects if kind == "table" and n != "sqlite_sequence"]
+        for kind, name, sql in objects:
+            if kind == "table" and name != "sqlite_sequence":  # made by AUTOINCREMENT
+                out.execute(sql)
+        for table in tables:
+            cur = conn.execute(f"SELECT rowid, * FROM {quote(table)}")
+            cols = ", ".join(["rowid", *(quote(d[0]) for d in cur.description[1:])])
+            marks = ", ".join("?" * len(cur.description))
+            out.executemany(f"INSERT INTO {quote(table)} ({cols}) VALUES ({marks})", cur)
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            out.execute("DELETE FROM sqlite_sequence")
+            out.executemany(
+                "INSERT INTO sqlite_sequence VALUES (?, ?)",
+                conn.execute("SELECT name, seq FROM sqlite_sequence"),
+            )
+        for kind, _name, sql in objects:
+            if kind != "table":
+                out.execute(sql)
+        out.execute("COMMIT")
+    finally:
+        out.close()

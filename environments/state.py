@@ -115,17 +115,6 @@ def track_changes(conn: sqlite3.Connection, schema: Schema) -> None:
             )
 
 
-def untrack(conn: sqlite3.Connection) -> None:
-    """Remove what `track_changes` installed: the database as its owner's schema has it."""
-    triggers = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_dirty\\_%' "
-        "ESCAPE '\\'"
-    ).fetchall()
-    for (name,) in triggers:
-        conn.execute(f"DROP TRIGGER {quote(name)}")
-    conn.execute(f"DROP TABLE IF EXISTS {DIRTY_TABLE}")
-
-
 def tracking_connection(image: bytes) -> sqlite3.Connection:
     """A private in-memory database from a serialized image with `track_changes` in it."""
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)

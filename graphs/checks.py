@@ -6,6 +6,7 @@ users have the same shape: `fn(blueprint, env) -> list[str]`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from apigen_mt.agents import Blueprint
 from apigen_mt.environments import Environment, check_policy, render_diff
 from apigen_mt.environments.calculator import evaluate
-from apigen_mt.tools import ToolError
+from apigen_mt.tools import ToolError, ToolUnavailable
 
 Stage = Callable[[Blueprint, Environment], list[str]]
 # An expected output is an exact short value the agent must say (a number, an id, a name):
@@ -85,6 +86,25 @@ def output_format_reasons(outputs: list[str]) -> list[str]:
     return reasons
 
 
+def _tools_unavailable_as_reason(stage: str, empty: tuple = ()):
+    """A world's tool server that fails (start, timeout, death) fails the check with that
+    reason instead of ending the run."""
+
+    def wrap(check):
+        @functools.wraps(check)
+        def run(*args, **kwargs):
+            try:
+                return check(*args, **kwargs)
+            except ToolUnavailable as exc:
+                reasons = [f"{stage}: the tools could not be run: {exc}"]
+                return (reasons, *empty) if empty else reasons
+
+        return run
+
+    return wrap
+
+
+@_tools_unavailable_as_reason("execution", empty=([], ""))
 def execution_check(bp: Blueprint, env: Environment) -> tuple[list[str], list[dict], str]:
     """Run the actions in a sandbox: reasons, the row-level diff, and its rendering."""
     with env.sandbox() as sandbox:
@@ -105,6 +125,7 @@ def execution_check(bp: Blueprint, env: Environment) -> tuple[list[str], list[di
     return reasons, [c.model_dump() for c in changes], render_diff(changes)
 
 
+@_tools_unavailable_as_reason("outputs")
 def outputs_check(bp: Blueprint, env: Environment, stage: str = "execution") -> list[str]:
     """Each expected output must occur in what the gold calls return, compared as τ-bench's
     verifier compares the agent's words (lower-cased, commas removed) — or be computed:
@@ -148,6 +169,7 @@ def _norm(text: str) -> str:
     return text.lower().replace(",", "")
 
 
+@_tools_unavailable_as_reason("policy")
 def policy_check(bp: Blueprint, env: Environment) -> list[str]:
     with env.sandbox() as sandbox:
         report = check_policy(

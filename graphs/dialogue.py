@@ -23,6 +23,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from apigen_mt.agents import RoleFailure, is_stop
+from apigen_mt.tools import ToolUnavailable
 from apigen_mt.tools.langchain_tools import run_tool_calls
 
 from .context import DialogueContext
@@ -85,7 +86,10 @@ async def tools(
     ctx = runtime.context
     request = ctx.last_message(state["episode_id"])
     sandbox = ctx.sandboxes[state["sandbox_id"]]
-    answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
+    try:
+        answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
+    except ToolUnavailable as exc:  # a world's tool server failed: end the episode, say why
+        return _end({"ended_by": "tool_failure", "reason": f"tools: {exc}"})
     ctx.say(state["episode_id"], answers)
     if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):
         return _end({"ended_by": "transfer"})
@@ -106,7 +110,9 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     )
     ended_by = state.get("ended_by", "")
     reasons = [r for r in (state.get("reason", ""), verdict.reason) if r]
-    accepted = verdict.accepted  # τ-bench's reward; how the dialogue ended is recorded
+    # τ-bench's reward; how the dialogue ended is recorded. An episode whose tools failed
+    # is never kept, whatever state it reached.
+    accepted = verdict.accepted and ended_by != "tool_failure"
     fingerprint = _fingerprint(messages)
     duplicate = accepted and ctx.store.has_accepted(state["task_id"], fingerprint)
     ctx.store.save_trajectory(

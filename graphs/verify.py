@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from apigen_mt.environments import Environment, Sandbox, render_diff
+from apigen_mt.tools import ToolUnavailable
 
 
 class Verdict(BaseModel):
@@ -62,11 +63,20 @@ def verify(
             diff_text="",
         )
     # No hash, or a different state: replay the gold actions for the row-level diff.
-    with env.sandbox() as gold:
-        trace = gold.run(gold_actions)
-        matches = gold.state_hash() == episode.state_hash()
-        changes = [] if matches else episode.diff(gold)
     missing = outputs_said(outputs, agent_messages)
+    try:
+        with env.sandbox() as gold:
+            trace = gold.run(gold_actions)
+            matches = gold.state_hash() == episode.state_hash()
+            changes = [] if matches else episode.diff(gold)
+    except ToolUnavailable as exc:  # a world's tool server failed: no verdict on the state
+        return Verdict(
+            accepted=False,
+            state_matches=False,
+            missing_outputs=missing,
+            diff=[],
+            diff_text=f"(the gold replay could not be run: {exc})",
+        )
     return Verdict(
         accepted=matches and not missing,
         state_matches=matches,

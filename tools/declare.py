@@ -95,7 +95,11 @@ class Tool:
                 for err in exc.errors(include_url=False, include_input=False)
             )
             raise ToolError(f"invalid arguments for {self.name}: {problems}") from None
-        return {name: getattr(parsed, name) for name in type(parsed).model_fields}
+        # Extra keys only where the model allows them (an MCP tool: its server checks).
+        return {
+            **{name: getattr(parsed, name) for name in type(parsed).model_fields},
+            **(parsed.model_extra or {}),
+        }
 
 
 def tool(*, writes: bool = False, name: str | None = None) -> Callable[[Callable], Tool]:
