@@ -92,9 +92,14 @@ def classify(
         return Classified(name, True, "world.toml: listed in `writes`")
     if name in reads:
         return Classified(name, False, "world.toml: listed in `reads`")
-    for verdict, evidence in (by_annotations(annotations), by_sql(sql or []), by_name(name)):
+    sources = [by_annotations(annotations), by_sql(sql or [])]
+    if sql is None or sql:  # the name decides only where no code was read, or it holds SQL
+        sources.append(by_name(name))
+    for verdict, evidence in sources:
         if verdict is not None:
             return Classified(name, verdict, evidence)
+    if sql is not None:  # a Python tool whose code (and helpers) hold no SQL at all
+        return Classified(name, False, "no SQL in its code or the functions it calls: read")
     return Classified(
         name, False, "no evidence of writing (no annotation, SQL or telling name): read"
     )

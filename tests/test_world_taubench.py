@@ -1,0 +1,79 @@
+"""τ-bench's retail data converted to a plain SQLite file, with tools written from
+τ-bench's tool descriptions without our decorators (tests/worlds/taubench_retail): the
+gold actions of τ-bench's 115 retail test tasks reach, through the world, the same final
+states as through the built-in retail domain (τ-bench's own data hash of each)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from world_helpers import WORLDS, digest
+
+from apigen_mt.cli import app
+from apigen_mt.environments import Environment, get_domain
+from apigen_mt.environments.taubench import replay, taubench_hash
+
+
+def _module(path: Path):
+    spec = importlib.util.spec_from_file_location("taubench_retail_convert", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def plain_world(tmp_path_factory, taubench_retail_dir) -> Path:
+    folder = tmp_path_factory.mktemp("plain") / "taubench_retail"
+    shutil.copytree(WORLDS / "taubench_retail", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    _module(folder / "convert.py").convert(taubench_retail_dir, folder / "retail.sqlite")
+    shutil.copy(taubench_retail_dir / "policy.md", folder / "policy.md")
+    return folder
+
+
+def test_the_115_gold_replays_reach_the_built_in_domains_states(
+    plain_world, retail_tasks, taubench_retail_env, cache_dir
+):
+    before = digest(plain_world / "retail.sqlite")
+    export = _module(plain_world / "convert.py").export
+    domain = get_domain(str(plain_world))
+    assert domain.world.user_table == "users"  # inferred: named like users, referenced
+    assert set(domain.tools.write_names) == {
+        "cancel_pending_order", "exchange_delivered_order_items", "modify_pending_order_address",
+        "modify_pending_order_items", "modify_pending_order_payment", "modify_user_address",
+        "return_delivered_order_items",
+    }  # fmt: skip
+    built_in = [r.data_hash for r in replay(taubench_retail_env, retail_tasks)]
+    env = Environment.generated(domain, cache_dir=cache_dir)
+    world_hashes, failed_calls = [], 0
+    for task in retail_tasks:
+        with env.sandbox() as box:
+            trace = box.run(task.actions)
+            failed_calls += sum(not e.ok for e in trace)
+            world_hashes.append(taubench_hash(export(box.conn)))
+    assert len(world_hashes) == 115
+    mismatched = [i for i, (a, b) in enumerate(zip(world_hashes, built_in, strict=True)) if a != b]
+    assert mismatched == []
+    assert digest(plain_world / "retail.sqlite") == before
+
+
+def test_replay_command_and_its_databases_on_the_plain_world(plain_world, taubench_retail_dir, tmp_path, cache_dir):
+    tasks = json.loads((taubench_retail_dir / "tasks_test.json").read_text())[:5]
+    file = tmp_path / "tasks.json"
+    file.write_text(json.dumps(tasks))
+    result = CliRunner().invoke(app, ["replay", "--domain", str(plain_world), "--tasks", str(file),
+                                      "--databases", str(tmp_path / "dbs"), "--cache-dir", str(cache_dir)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert len(lines) == 5
+    export = _module(plain_world / "convert.py").export
+    expected = json.loads((taubench_retail_dir / "expected_test.json").read_text())
+    for line in lines:
+        conn = sqlite3.connect(tmp_path / "dbs" / f"{line['task_index']}.sqlite")
+        # τ-bench's own expected hash, from the file the world's replay wrote
+        assert taubench_hash(export(conn)) == expected[line["task_index"]]["taubench_data_hash"]
