@@ -76,9 +76,12 @@ def test_a_tool_without_type_hints_names_the_function_and_line(world, cache_dir)
         tools.read_text() + "\n\ndef close_account(conn: sqlite3.Connection, customer_id):\n"
         '    """Close an account."""\n'
     )
-    line = tools.read_text().splitlines().index(
-        "def close_account(conn: sqlite3.Connection, customer_id):"
-    ) + 1
+    line = (
+        tools.read_text()
+        .splitlines()
+        .index("def close_account(conn: sqlite3.Connection, customer_id):")
+        + 1
+    )
     code, out = show(world, cache_dir)
     assert code == 2
     assert f"{tools}:{line}: tool close_account: argument 'customer_id' has no type hint" in out
@@ -98,11 +101,22 @@ def test_unknown_tools_in_writes_and_an_unknown_user_table(world, cache_dir):
 def test_validate_and_generate_name_the_world_problem(world, cache_dir, tmp_path):
     _edit(world / "world.toml", 'tools = "tools.py"', 'tools = "missing.py"')
     runner = CliRunner()
-    checked = runner.invoke(app, ["validate", "--domain", str(world), "--tasks",
-                                  str(world / "tasks.json"), "--cache-dir", str(cache_dir)])  # fmt: skip
+    checked = runner.invoke(
+        app,
+        [
+            "validate",
+            "--domain",
+            str(world),
+            "--tasks",
+            str(world / "tasks.json"),
+            "--cache-dir",
+            str(cache_dir),
+        ],
+    )
     assert checked.exit_code == 2 and "tools = 'missing.py': no such file" in checked.output
-    made = runner.invoke(app, ["generate", "--domain", str(world), "--n", "1",
-                               "--out", str(tmp_path)])  # fmt: skip
+    made = runner.invoke(
+        app, ["generate", "--domain", str(world), "--n", "1", "--out", str(tmp_path)]
+    )
     assert made.exit_code == 2 and "missing.py" in made.output
 
 
@@ -112,9 +126,16 @@ def test_domains_init_writes_a_world_to_confirm(tmp_path, cache_dir):
     target = tmp_path / "my-world"
     result = CliRunner().invoke(
         app,
-        ["domains", "init", str(target), "--database", str(source / "app.sqlite"),
-         "--tools", str(source / "tools.py")],
-    )  # fmt: skip
+        [
+            "domains",
+            "init",
+            str(target),
+            "--database",
+            str(source / "app.sqlite"),
+            "--tools",
+            str(source / "tools.py"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"apigen-mt domains show {target}" in result.output
     config = tomllib.loads((target / "world.toml").read_text())
@@ -130,11 +151,33 @@ def test_domains_init_writes_a_world_to_confirm(tmp_path, cache_dir):
         app, ["domains", "show", str(target), "--json", "--cache-dir", str(cache_dir)]
     )
     assert json.loads(shown.stdout)["tools"][4]["evidence"] == "world.toml: listed in `writes`"
-    again = CliRunner().invoke(app, ["domains", "init", str(target), "--database",
-                                     str(source / "app.sqlite"), "--tools", str(source / "tools.py")])  # fmt: skip
-    assert again.exit_code == 2 and "exists (--force to overwrite)" in " ".join(again.output.split())
-    bad = CliRunner().invoke(app, ["domains", "init", str(tmp_path / "x"), "--database",
-                                   str(source / "tools.py"), "--tools", str(source / "tools.py")])  # fmt: skip
+    again = CliRunner().invoke(
+        app,
+        [
+            "domains",
+            "init",
+            str(target),
+            "--database",
+            str(source / "app.sqlite"),
+            "--tools",
+            str(source / "tools.py"),
+        ],
+    )
+    assert again.exit_code == 2 and "exists (--force to overwrite)" in " ".join(
+        again.output.split()
+    )
+    bad = CliRunner().invoke(
+        app,
+        [
+            "domains",
+            "init",
+            str(tmp_path / "x"),
+            "--database",
+            str(source / "tools.py"),
+            "--tools",
+            str(source / "tools.py"),
+        ],
+    )
     assert bad.exit_code == 2 and "not a readable SQLite database" in bad.output
     assert not (tmp_path / "x" / "world.toml").exists()
     assert digest(source / "app.sqlite") == before

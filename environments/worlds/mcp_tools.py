@@ -207,7 +207,9 @@ def mcp_tool(listed: McpTool) -> Tool:
             changed = conn.execute("PRAGMA data_version").fetchone()[0] != version
             if changed and before is not None:
                 _restore(conn, before)  # a refusal leaves no write behind
-            raise ToolError(result.text or "the tool returned an error")
+            # The SDK's servers prefix every error; the agent gets "Error: <message>".
+            text = result.text.removeprefix(f"Error executing tool {listed.name}: ")
+            raise ToolError(text or "the tool returned an error")
         return result.text
 
     return Tool(

@@ -2,7 +2,7 @@
 
 The server keeps no state of its own: each call opens the database named by WORLD_DB,
 runs the company's plain function and closes it (committed writes stay in the file).
-Errors are MCP error results (the SDK turns an exception into one).
+Refusals are MCP error results carrying the company's message.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Literal
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from typing_extensions import TypedDict
 
@@ -33,8 +35,15 @@ READ = ToolAnnotations(read_only_hint=True)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False)
 
 
-def connect() -> sqlite3.Connection:
-    return sqlite3.connect(os.environ["WORLD_DB"])
+@contextmanager
+def connect() -> Iterator[sqlite3.Connection]:
+    """The database of this episode; the company's refusals become MCP tool errors (the
+    SDK shows a `ToolError`'s message to the model, and hides any other exception's)."""
+    with closing(sqlite3.connect(os.environ["WORLD_DB"])) as conn:
+        try:
+            yield conn
+        except (ValueError, LookupError) as exc:
+            raise ToolError(str(exc)) from exc
 
 
 def fault(tool: str) -> None:
@@ -50,21 +59,21 @@ def fault(tool: str) -> None:
 @server.tool(annotations=READ)
 def find_customer_by_email(email: str) -> dict:
     """Find a customer by their email address."""
-    with closing(connect()) as conn:
+    with connect() as conn:
         return tools.find_customer_by_email(conn, email)
 
 
 @server.tool(annotations=READ)
 def get_customer_orders(customer_id: int) -> list[dict]:
     """List a customer's orders, newest first."""
-    with closing(connect()) as conn:
+    with connect() as conn:
         return tools.get_customer_orders(conn, customer_id)
 
 
 @server.tool(annotations=READ)
 def get_order(order_id: int) -> dict:
     """Get an order with its lines."""
-    with closing(connect()) as conn:
+    with connect() as conn:
         return tools.get_order(conn, order_id)
 
 
@@ -72,7 +81,7 @@ def get_order(order_id: int) -> dict:
 def get_product(sku: str) -> dict:
     """Get a product's name, unit price and stock."""
     fault("get_product")
-    with closing(connect()) as conn:
+    with connect() as conn:
         return tools.get_product(conn, sku)
 
 
@@ -80,7 +89,7 @@ def get_product(sku: str) -> dict:
 def cancel_order(order_id: int, reason: Literal["no longer needed", "ordered by mistake"]) -> str:
     """Cancel a pending order."""
     fault("cancel_order")
-    with closing(connect()) as conn:
+    with connect() as conn:
         return tools.cancel_order(conn, order_id, reason)
 
 
@@ -88,7 +97,7 @@ def cancel_order(order_id: int, reason: Literal["no longer needed", "ordered by 
 def update_shipping_address(order_id: int, address: str) -> dict:
     """Change the shipping address of a pending order."""
     fault("update_shipping_address")
-    with closing(connect()) as conn:
+    with connect() as conn:
         result = tools.update_shipping_address(conn, order_id, address)  # commits
         if os.environ.get("ACME_FAIL_AFTER_WRITE"):
             raise RuntimeError("the carrier refused the address after it was saved")
@@ -98,14 +107,14 @@ def update_shipping_address(order_id: int, address: str) -> dict:
 @server.tool(annotations=WRITE)
 def refund_order_line(line: LineRef, reason: str = "damaged") -> dict:
     """Refund one line of a delivered order (quantity x unit price)."""
-    with closing(connect()) as conn:
+    with connect() as conn:
         return tools.refund_order_line(conn, line, reason)
 
 
 @server.tool(annotations=WRITE)
 def add_loyalty_points(customer_id: int, points: int) -> dict:
     """Add goodwill loyalty points to a customer (50 at most)."""
-    with closing(connect()) as conn:
+    with connect() as conn:
         result = tools.add_loyalty_points(conn, customer_id, points)
         conn.commit()
         return result
