@@ -250,3 +250,61 @@ def test_generate_export_and_browse_a_world_run(world, original, cli_env, tmp_pa
     page = asyncio.run(ds.client.get(f"/apigen/run/{last['run_id']}"))
     assert page.status_code == 200 and "acme" in page.text
     assert digest(world / "app.sqlite") == original
+
+
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_generate_with_workers_on_a_world(world, original, cli_env, tmp_path):
+    """Worker processes load the world from the path the run stores."""
+    with oracle_endpoint(cli_env, oracle=OracleRoles(propose=propose_acme)):
+        result = cli("generate", "--domain", world, "--n", "6", "--out", tmp_path,
+                     "--best-of-n", "1", "--trials", "1", "--workers", "2", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    from apigen_mt.runs import store_at
+
+    [run] = store_at(tmp_path).runs()
+    assert run["domain"] == str(world) and run["config"]["shards"] == 2
+    assert last["funnel"]["attempts"] == 6 and last["funnel"]["accepted_blueprints"] >= 4
+    assert digest(world / "app.sqlite") == original
+
+
+def test_a_worlds_own_rules_are_checked(tmp_path, cache_dir):
+    folder = world_copy(tmp_path)
+    (folder / "rules.py").write_text(
+        '''"""Acme's policy rules, with apigen-mt's RuleSet API."""
+
+from apigen_mt.environments import RuleSet
+
+RULES = RuleSet()
+
+
+@RULES.rule("own_orders_only", tools=["cancel_order", "update_shipping_address"])
+def own_orders_only(ctx):
+    """Act only on the identified customer's own orders."""
+    row = ctx.db.execute(
+        'SELECT CustomerId FROM "Order" WHERE OrderId = ?', [ctx.args["order_id"]]
+    ).fetchone()
+    if row and ctx.user_id and str(row[0]) != ctx.user_id:
+        return f"order {ctx.args['order_id']} belongs to customer {row[0]}"
+    return None
+''',
+        encoding="utf-8",
+    )
+    toml = folder / "world.toml"
+    toml.write_text(toml.read_text() + 'rules = "rules.py"\n', encoding="utf-8")
+    domain = get_domain(str(folder))
+    assert [r.name for r in domain.rules.rules] == ["own_orders_only"]
+    assert "rules from rules.py" in domain.world.describe()["rules"]
+    task = {"user_id": "3", "instruction": "Cancel order 11.", "outputs": [],
+            "actions": [{"name": "cancel_order",
+                         "arguments": {"order_id": 11, "reason": "no longer needed"}}]}  # fmt: skip
+    file = tmp_path / "t.json"
+    file.write_text(json.dumps([task]))
+    result = CliRunner().invoke(
+        app, ["validate", "--domain", str(folder), "--tasks", str(file), "--cache-dir", str(cache_dir)]
+    )
+    assert result.exit_code == 1
+    assert "policy [own_orders_only]: action 0 (cancel_order): order 11 belongs to customer 6" in (
+        " ".join(result.output.split())
+    )

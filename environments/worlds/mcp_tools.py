@@ -144,6 +144,13 @@ class McpWorld:
     """The MCP side of a world: its tools, annotations and sandboxes."""
 
     def __init__(self, config: WorldConfig):
+        try:
+            import mcp  # noqa: F401
+        except ImportError:
+            raise WorldError(
+                f"{config.folder / 'world.toml'}: an [mcp] world needs the official MCP SDK: "
+                "pip install 'apigen-mt[mcp]'"
+            ) from None
         self.config = config
         self.annotations: dict[str, dict | None] = {}
         self._scratch: Slot | None = None
