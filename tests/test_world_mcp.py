@@ -199,3 +199,59 @@ def test_a_crash_mid_dialogue_is_a_recorded_reason_and_the_run_goes_on(
     store = store_at(tmp_path)
     reasons = [t["reason"] for t in store.run_trajectories(summary["eval_id"])]
     assert any("tools: world acme-mcp" in r for r in reasons), reasons
+
+
+def _python_with_mcp_v1() -> str:
+    """A Python with the 1.x SDK (`mcp<2`), in a venv cached beside the databases."""
+    import subprocess
+    import sys
+
+    from apigen_mt.environments import default_cache_dir
+
+    venv = default_cache_dir() / "mcp-v1-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        installed = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "mcp>=1.10,<2"],
+            capture_output=True,
+            text=True,
+        )
+        if installed.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            pytest.skip(f"could not install mcp<2 in a venv: {installed.stderr[-300:]}")
+    return str(python)
+
+
+def test_a_server_written_for_the_1x_sdk_works_the_same(worlds, cache_dir):
+    python = _python_with_mcp_v1()
+    folder = worlds["mcp"].parent / "acme_mcp_v1"
+    from world_helpers import WORLDS
+
+    shutil.copytree(WORLDS / "acme_mcp_v1", folder)
+    shutil.copy(worlds["python"] / "app.sqlite", folder / "app.sqlite")
+    toml = folder / "world.toml"
+    toml.write_text(
+        toml.read_text().replace('["python", "server.py"]', json.dumps([python, "server.py"]))
+    )
+    domain = get_domain(str(folder))
+    assert {t.name: t.writes for t in domain.tools} == {
+        "get_order": False, "get_customer_orders": False, "cancel_order": True
+    }  # fmt: skip
+    assert domain.world.classified["cancel_order"].evidence == "MCP annotation destructiveHint=true"
+    env = Environment.generated(domain, cache_dir=cache_dir)
+    try:
+        with env.sandbox() as box:
+            assert (
+                json.loads(box.call("get_order", {"order_id": 4}).observation)["Status"]
+                == "Pending"
+            )
+            refused = box.call("cancel_order", {"order_id": 7, "reason": "no longer needed"})
+            assert refused.observation == "Error: order 7 is Delivered; only Pending orders cancel"
+            assert box.call("cancel_order", {"order_id": 4, "reason": "no longer needed"}).ok
+            assert {(c.table, c.column) for c in box.diff()} == {
+                ("Order", "Status"),
+                ("AuditLog", "*"),
+            }
+    finally:
+        env.close()

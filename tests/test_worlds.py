@@ -301,9 +301,8 @@ def own_orders_only(ctx):
                          "arguments": {"order_id": 11, "reason": "no longer needed"}}]}  # fmt: skip
     file = tmp_path / "t.json"
     file.write_text(json.dumps([task]))
-    result = CliRunner().invoke(
-        app, ["validate", "--domain", str(folder), "--tasks", str(file), "--cache-dir", str(cache_dir)]
-    )
+    args = ["validate", "--domain", folder, "--tasks", file, "--cache-dir", cache_dir]
+    result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 1
     assert "policy [own_orders_only]: action 0 (cancel_order): order 11 belongs to customer 6" in (
         " ".join(result.output.split())
