@@ -307,3 +307,26 @@ def own_orders_only(ctx):
     assert "policy [own_orders_only]: action 0 (cancel_order): order 11 belongs to customer 6" in (
         " ".join(result.output.split())
     )
+
+
+@pytest.mark.local_model
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_generate_on_a_world_with_the_embedded_model(world, original, cli_env, tmp_path):
+    """The offline default on a user's world: whatever the 135M model manages, every attempt
+    is accounted for in the funnel and the database is untouched."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip('llama-cpp-python not installed (pip install -e ".[local]")')
+    for name in ("APIGEN_MT_BASE_URL", "APIGEN_MT_MODEL", "APIGEN_MT_API_KEY"):
+        cli_env.delenv(name, raising=False)
+    result = cli("generate", "--domain", world, "--n", "2", "--out", tmp_path, "--json")
+    assert result.exit_code == 0, result.output
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    from apigen_mt.report import run_report
+    from apigen_mt.runs import store_at
+
+    report = run_report(store_at(tmp_path), last["run_id"])
+    assert report.funnel["attempts"] == 2 and report.adds_up()
+    assert digest(world / "app.sqlite") == original
