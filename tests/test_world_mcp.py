@@ -170,9 +170,42 @@ def test_eval_and_generate_on_the_mcp_world(worlds, monkeypatch, cache_dir, tmp_
         made = cli("generate", "--domain", worlds["mcp"], "--n", "4", "--out", tmp_path,
                    "--best-of-n", "1", "--trials", "1", "--json")  # fmt: skip
     assert made.exit_code == 0, made.output
-    funnel = json.loads(made.stdout.strip().splitlines()[-1])["funnel"]
+    last = json.loads(made.stdout.strip().splitlines()[-1])
+    funnel = last["funnel"]
     assert funnel["accepted_blueprints"] >= 2 and funnel["trajectories_unique"] >= 2
+    exported = cli("export", last["run_id"], "--out", tmp_path, "--format", "openai")
+    assert exported.exit_code == 0, exported.output
+    rows = (tmp_path / "exports" / f"{last['run_id']}.openai.jsonl").read_text().splitlines()
+    assert len(rows) == funnel["trajectories_unique"]
+    tools = {t["function"]["name"]: t for t in json.loads(rows[0])["tools"]}
+    assert tools["cancel_order"]["function"]["parameters"]["properties"]["reason"]["enum"]
+    import asyncio
+
+    from apigen_mt.browse import make_datasette
+
+    page = asyncio.run(
+        make_datasette(tmp_path / "runs.sqlite").client.get(f"/apigen/run/{last['run_id']}")
+    )
+    assert page.status_code == 200
     assert digest(worlds["mcp"] / "app.sqlite") == before
+
+
+def test_domains_init_with_an_mcp_server(worlds, tmp_path):
+    import tomllib
+
+    target = worlds["mcp"].parent / "init-mcp"
+    target.mkdir()
+    shutil.copy(worlds["mcp"] / "server.py", target / "server.py")
+    result = CliRunner().invoke(
+        app,
+        ["domains", "init", str(target), "--database", str(worlds["mcp"] / "app.sqlite"),
+         "--mcp", "python server.py"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = tomllib.loads((target / "world.toml").read_text())
+    assert config["mcp"] == {"command": ["python", "server.py"], "database_env": "WORLD_DB"}
+    assert "cancel_order" in config["writes"] and "get_order" in config["reads"]
+    assert "#   get_order: MCP annotation readOnlyHint=true" in (target / "world.toml").read_text()
 
 
 @pytest.mark.enable_socket

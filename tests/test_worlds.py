@@ -330,3 +330,68 @@ def test_generate_on_a_world_with_the_embedded_model(world, original, cli_env, t
     report = run_report(store_at(tmp_path), last["run_id"])
     assert report.funnel["attempts"] == 2 and report.adds_up()
     assert digest(world / "app.sqlite") == original
+
+
+def test_every_hint_a_user_writes_becomes_a_schema(tmp_path, cache_dir):
+    folder = world_copy(tmp_path)
+    (folder / "tools.py").write_text(
+        '''import sqlite3
+from typing import Optional
+
+from pydantic import BaseModel
+
+
+class Window(BaseModel):
+    start: str
+    days: int = 7
+
+
+def search_orders(
+    conn: sqlite3.Connection,
+    statuses: list[str],
+    min_total: float = 0.0,
+    city: Optional[str] = None,
+    window: Window | None = None,
+    flags: dict[str, bool] | None = None,
+    newest_first: bool = True,
+) -> list[dict]:
+    """Search orders.
+
+    :param statuses: Order statuses to include.
+    :param min_total: The smallest total.
+    :param city: Only this city.
+    :param window: A date window.
+    """
+    sql = 'SELECT OrderId, Total FROM "Order" WHERE Status IN (%s) AND Total >= ?' % (
+        ",".join("?" * len(statuses))
+    )
+    rows = conn.execute(sql, (*statuses, min_total)).fetchall()
+    rows.sort(key=lambda r: r[0], reverse=newest_first)
+    return [{"OrderId": i, "Total": t, "window": window.model_dump() if window else None}
+            for i, t in rows]
+
+
+def close_order(conn: sqlite3.Connection, order_id: int) -> None:
+    """Close an order."""
+    conn.execute('UPDATE "Order" SET Status = ? WHERE OrderId = ?', ("Closed", order_id))
+''',
+        encoding="utf-8",
+    )
+    domain = get_domain(str(folder))
+    params = domain.tools["search_orders"].parameters
+    props = params["properties"]
+    assert props["statuses"]["type"] == "array" and props["min_total"]["type"] == "number"
+    assert props["statuses"]["description"] == "Order statuses to include."
+    assert {"type": "null"} in props["city"]["anyOf"] and params["required"] == ["statuses"]
+    assert props["flags"]["anyOf"][0]["additionalProperties"] == {"type": "boolean"}
+    assert "Window" in params["$defs"] and props["newest_first"]["type"] == "boolean"
+    with Environment.generated(domain, cache_dir=cache_dir) as env, env.sandbox() as box:
+        found = box.call(
+            "search_orders",
+            {"statuses": ["Pending"], "min_total": "200", "window": {"start": "2026-01-01"}},
+        )
+        assert found.ok, found.observation
+        rows = json.loads(found.observation)
+        assert rows and rows[0]["window"] == {"start": "2026-01-01", "days": 7}
+        assert box.call("close_order", {"order_id": 4}).observation == "null"
+        assert domain.tools["close_order"].writes

@@ -14,6 +14,7 @@ dies raises `ToolUnavailable`: the episode ends with that reason and the slot is
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sqlite3
 import tempfile
@@ -98,6 +99,7 @@ class McpSandboxes:
         plain.close()
         self.idle: list[Slot] = []
         self.lock = threading.Lock()
+        atexit.register(self.close)  # servers stopped, slot files removed, even unclosed
 
     def acquire(self) -> SlotConnection:
         with self.lock:
