@@ -246,15 +246,24 @@ def _build_cached(
     if path.exists():
         return path
     cache.mkdir(parents=True, exist_ok=True)
-    # Build beside the target and rename atomically: concurrent builders never see half a file.
-    tmp = cache / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
+
+    def write(tmp: Path) -> None:
         db = sqlite_utils.Database(tmp)
         domain.schema.create(db)
         fill(db)
         db.conn.commit()
         db.conn.execute("VACUUM")
         db.close()
+
+    return _publish(path, write)
+
+
+def _publish(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write a read-only file beside `path` and rename it there atomically: concurrent
+    builders never see half a file."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        write(tmp)
         tmp.chmod(0o444)
         os.replace(tmp, path)
     finally:
@@ -284,18 +293,17 @@ def copy_cached(source: Path, cache_dir: Path | None) -> Path:
         mem.close()
         return path
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = cache / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
+
+    def write(tmp: Path) -> None:
         dst = sqlite3.connect(tmp)
         mem.backup(dst)
         dst.execute("PRAGMA journal_mode = DELETE")  # read-only copies need no -wal file
         dst.close()
-        mem.close()
-        tmp.chmod(0o444)
-        os.replace(tmp, path)
+
+    try:
+        return _publish(path, write)
     finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        mem.close()
 
 
 def save_database(conn: sqlite3.Connection, path: Path) -> None:

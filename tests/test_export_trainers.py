@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +26,6 @@ from taubench_differential import ADDRESS
 from typer.testing import CliRunner
 
 from apigen_mt.cli import app
-from apigen_mt.environments.environment import default_cache_dir
 from apigen_mt.export import accepted_rows, export_run
 from apigen_mt.export.formats import (
     TOOL_CALL_WORDS,
@@ -341,19 +339,9 @@ def _llamafactory_python(tmp_root: Path) -> str:
         return given
     if importlib.util.find_spec("llamafactory"):
         return sys.executable
-    venv = default_cache_dir() / "llamafactory-venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        install = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "llamafactory"],
-            capture_output=True,
-            text=True,
-        )
-        if install.returncode != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            pytest.skip(f"llamafactory does not install here: {install.stderr.strip()[-300:]}")
-    return str(python)
+    from venvs import cached_venv
+
+    return cached_venv("llamafactory-venv", "llamafactory")
 
 
 @pytest.mark.llamafactory

@@ -351,3 +351,25 @@ async def test_429s_from_the_endpoint_shrink_calls_in_flight_through_chatopenai(
             assert limit.throttled == 6 and low < 8
             await asyncio.gather(*(call() for _ in range(150)))
         assert limit.limit == 8 and min(seen) <= low  # it grew back to the share
+
+
+def test_ray_workers_load_a_world_from_the_runs_path(local_ray, monkeypatch, cache_dir, tmp_path):
+    """A world run on Ray: each task loads the world folder the run stores (the cluster
+    needs it at the same path) and the run adds up like any other."""
+    from world_helpers import propose_acme, world_copy
+
+    from apigen_mt.scale.ray_backend import RayWorkers
+
+    world = world_copy(tmp_path / "worlds")
+    responder = FaultyResponder(OracleRoles(propose=propose_acme))
+    with FakeOpenAIServer(responder=responder) as server:
+        for key, value in {"APIGEN_MT_BASE_URL": server.base_url, "APIGEN_MT_API_KEY": "test",
+                           "APIGEN_MT_MODEL": "fake-model"}.items():  # fmt: skip
+            monkeypatch.setenv(key, value)
+        store = store_at(tmp_path / "out")
+        config = PipelineConfig(domain=str(world), n=6, best_of_n=1, trials=1, shards=2)
+        run_id, config, _ = open_run(store, config)
+        run_sharded(ShardedRun(store, run_id, config, load_settings(), RayWorkers(2)))
+    report = run_report(store, run_id)
+    assert report.status == "finished" and report.adds_up()
+    assert report.funnel["attempts"] == 6 and report.funnel["accepted_blueprints"] >= 4

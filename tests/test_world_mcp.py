@@ -236,24 +236,9 @@ def test_a_crash_mid_dialogue_is_a_recorded_reason_and_the_run_goes_on(
 
 def _python_with_mcp_v1() -> str:
     """A Python with the 1.x SDK (`mcp<2`), in a venv cached beside the databases."""
-    import subprocess
-    import sys
+    from venvs import cached_venv
 
-    from apigen_mt.environments import default_cache_dir
-
-    venv = default_cache_dir() / "mcp-v1-venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        installed = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "mcp>=1.10,<2"],
-            capture_output=True,
-            text=True,
-        )
-        if installed.returncode != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            pytest.skip(f"could not install mcp<2 in a venv: {installed.stderr[-300:]}")
-    return str(python)
+    return cached_venv("mcp-v1-venv", "mcp>=1.10,<2")
 
 
 def test_a_server_written_for_the_1x_sdk_works_the_same(worlds, cache_dir):

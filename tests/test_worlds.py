@@ -80,6 +80,7 @@ def test_domains_show_derives_schema_classification_and_records(world, original,
     assert ("get_customer_orders", "cancel_order") in links
     assert ("get_order", "get_product") in links
     assert "committee alone" in shown["rules"]
+    assert shown["walks"] and all(any(writes[t] for t in walk) for walk in shown["walks"])
     text = cli("domains", "show", world)
     assert text.exit_code == 0 and "user table: Customer" in " ".join(text.stdout.split())
     assert digest(world / "app.sqlite") == original

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,8 @@ from rich.table import Table
 
 from apigen_mt.environments import Environment
 from apigen_mt.environments.worlds import WORLD_FILE, WorldError, load_world
+from apigen_mt.graphs.sampling import api_graph_of
+from apigen_mt.tools import ToolUnavailable
 
 
 def show_world(domain, cache_dir: Path | None, as_json: bool, console: Console) -> None:
@@ -23,7 +26,10 @@ def show_world(domain, cache_dir: Path | None, as_json: bool, console: Console) 
     try:
         with Environment.generated(domain, cache_dir=cache_dir) as env:
             info["state_hash"] = env.state_hash()
-    except (WorldError, ValueError, FileNotFoundError) as exc:
+            graph = api_graph_of(env)
+            # What phase 1 draws around: tool sequences centred on writes (seeded, 3 shown).
+            info["walks"] = [graph.walk(random.Random(i)) for i in range(3)]
+    except (WorldError, ValueError, FileNotFoundError, ToolUnavailable) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     info["policy_path"] = str(domain.policy_path)
@@ -56,6 +62,8 @@ def show_world(domain, cache_dir: Path | None, as_json: bool, console: Console) 
         console.print("API graph (observed on one sample call per read tool):")
         for link in info["api_graph"]:
             console.print(f"  {link['from']} -> {link['to']}: {link['evidence']}", markup=False)
+    for walk in info["walks"]:
+        console.print(f"  a walk: {' -> '.join(walk)}", markup=False)
     console.print(f"rules: {info['rules']}")
     console.print(f"policy: {info['policy_path']}")
 
