@@ -8,7 +8,8 @@ import uuid
 from pathlib import Path
 
 from apigen_mt import __version__
-from apigen_mt.environments import Environment
+from apigen_mt.environments import Environment, get_domain
+from apigen_mt.environments.environment import copy_cached
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.store import RunStore
 
@@ -17,6 +18,29 @@ STORE_FILE = "runs.sqlite"
 
 class RunNotFound(LookupError):
     pass
+
+
+class WorldChanged(RunNotFound):
+    """The world's database is not the one the run started from."""
+
+
+def world_database(domain: str) -> str | None:
+    """The content key of a world's database (None for other domains)."""
+    source = get_domain(domain).source_database
+    return None if source is None else copy_cached(source, None).stem
+
+
+def _pinned(config):
+    """`config` with its world's database key, checked against the stored one."""
+    current = world_database(config.domain)
+    if current is None:
+        return config
+    if config.world_database and config.world_database != current:
+        raise WorldChanged(
+            f"the database of world {config.domain} changed since this run started "
+            f"({config.world_database} -> {current}); start a new run (--new)"
+        )
+    return config.model_copy(update={"world_database": current})
 
 
 def store_at(out: str | Path) -> RunStore:
@@ -48,9 +72,10 @@ def open_run(
         row = store.run(resume)
         if row is None:
             raise RunNotFound(f"no run {resume!r} in {store.path}")
-        stored = PipelineConfig.model_validate(row["config"])
+        stored = _pinned(PipelineConfig.model_validate(row["config"]))
         # The stored settings define the run; only the speed may change on resume.
         return resume, stored.model_copy(update={"concurrency": config.concurrency}), True
+    config = _pinned(config)
     if auto:
         for row in reversed(store.runs()):
             stored = PipelineConfig.model_validate(row["config"])
@@ -70,6 +95,7 @@ def open_run(
 def environment_for(config: PipelineConfig) -> Environment:
     if config.data_dir:
         return Environment.from_taubench(config.domain, config.data_dir)
+    _pinned(config)  # a worker, too, refuses a world whose database changed under the run
     return Environment.generated(config.domain, seed=config.data_seed)
 
 
@@ -82,7 +108,8 @@ def open_eval(store: RunStore, config, *, resume: str | None = None) -> tuple[st
         row = store.run(resume)
         if row is None or row["config"].get("kind") != "eval":
             raise RunNotFound(f"no evaluation {resume!r} in {store.path}")
-        return resume, EvalConfig.model_validate(row["config"]), True
+        return resume, _pinned(EvalConfig.model_validate(row["config"])), True
+    config = _pinned(config)
     same = config.model_dump(exclude={"concurrency"})
     for row in reversed(store.runs()):
         if row["config"].get("kind") != "eval" or row["status"] == "finished":

@@ -41,6 +41,9 @@ class EvalConfig(BaseModel):
     tasks_file: str | None = None  # ... or tasks in τ-bench's format
     data_dir: str | None = None  # τ-bench-format data for tasks_file (else generated)
     data_seed: int = 0
+    # A world's database, by content (its cache copy's name): a resume on a changed file
+    # is refused rather than mixing two states in one run.
+    world_database: str | None = None
     holdout: float | None = Field(None, gt=0, le=1, description="share of a run's tasks")
     seed: int = 0
     trials: int = Field(4, ge=1, le=32)

@@ -16,6 +16,9 @@ class PipelineConfig(BaseModel):
     seed: int = 0
     data_seed: int = 0  # the generated domain database's seed
     data_dir: str | None = None  # τ-bench-format data instead of generated data
+    # A world's database, by content (its cache copy's name): a resume on a changed file
+    # is refused rather than mixing two states in one run.
+    world_database: str | None = None
     recombine_rate: float = Field(
         0.25, ge=0, le=1, description="recombinations per accepted proposed blueprint"
     )

@@ -396,3 +396,28 @@ def close_order(conn: sqlite3.Connection, order_id: int) -> None:
         assert rows and rows[0]["window"] == {"start": "2026-01-01", "days": 7}
         assert box.call("close_order", {"order_id": 4}).observation == "null"
         assert domain.tools["close_order"].writes
+
+
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_a_run_refuses_to_resume_on_a_changed_world_database(cli_env, tmp_path):
+    world = world_copy(tmp_path / "w")
+    with oracle_endpoint(cli_env, oracle=OracleRoles(propose=propose_acme)):
+        args = ["generate", "--domain", world, "--n", "2", "--out", tmp_path / "out",
+                "--best-of-n", "1", "--trials", "1", "--json"]  # fmt: skip
+        first = cli(*args)
+        run_id = json.loads(first.stdout.strip().splitlines()[-1])["run_id"]
+        conn = sqlite3.connect(world / "app.sqlite")  # the user's data moves on
+        conn.execute("UPDATE Product SET InStock = InStock + 1")
+        conn.commit()
+        conn.close()
+        resumed = cli(*args, "--resume", run_id)
+        assert resumed.exit_code == 2
+        import re
+
+        said = re.sub(r"[│╭╮╰╯─\s]+", " ", resumed.output)  # typer's error box, unwrapped
+        assert "changed since this run started" in said
+        fresh = cli(*args)  # the same command starts a new run on the new data
+        assert (
+            fresh.exit_code == 0 and json.loads(fresh.stdout.splitlines()[-1])["run_id"] != run_id
+        )
