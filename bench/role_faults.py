@@ -14,9 +14,9 @@ import random
 import time
 
 from apigen_mt.agents import Blueprint, ProposerInput, RoleFailure, make_proposer
-from apigen_mt.fake_openai import FakeOpenAIServer, Fault, Reply, Reset, Stall
 from apigen_mt.models import chat_model
 from apigen_mt.settings import load_settings
+from apigen_mt.testing.fake_openai import FakeOpenAIServer, Fault, Reply, Reset, Stall
 
 BLUEPRINT = json.dumps(
     {

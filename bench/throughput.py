@@ -30,9 +30,9 @@ from apigen_mt.graphs.context import DialogueContext
 from apigen_mt.graphs.dialogue import build_dialogue_graph, run_dialogue
 from apigen_mt.graphs.verify import gold_state_hash
 from apigen_mt.models import chat_model
-from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.settings import load_settings
 from apigen_mt.store import RunStore
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 ACTION = "cancel_pending_order"
 

@@ -7,8 +7,8 @@ import random
 import threading
 from contextlib import contextmanager
 
-from apigen_mt.fake_openai import FakeOpenAIServer, Fault, Reply, Reset, Stall
-from apigen_mt.scripted_roles import OracleRoles
+from apigen_mt.testing.fake_openai import FakeOpenAIServer, Fault, Reply, Reset, Stall
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 
 class FaultyResponder:

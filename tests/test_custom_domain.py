@@ -16,8 +16,8 @@ from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.report import run_report
 from apigen_mt.runs import open_run
-from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.store import RunStore
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ from apigen_mt.environments import Environment
 from apigen_mt.environments.banking.tasks import TASKS as BANKING_TASKS
 from apigen_mt.environments.taubench import load_tasks
 from apigen_mt.eval_report import bootstrap_interval, eval_report, pass_hat_k
-from apigen_mt.fake_openai import FakeOpenAIServer
 from apigen_mt.graphs.evaluate import EvalConfig, EvalContext, EvalModels, run_evaluation
 from apigen_mt.runs import open_eval
-from apigen_mt.scripted_roles import DONE, OracleRoles
 from apigen_mt.store import RunStore
 from apigen_mt.testing import ScriptedChatModel
+from apigen_mt.testing.fake_openai import FakeOpenAIServer
+from apigen_mt.testing.scripted_roles import DONE, OracleRoles
 
 BANKING_FILE = Path(__file__).resolve().parents[1] / "environments" / "banking" / "tasks.json"
 

@@ -15,8 +15,8 @@ from apigen_mt.export import accepted_rows, export_run
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.runs import open_run
-from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.store import RunStore
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 
 def second_trial_fails(oracle: OracleRoles):

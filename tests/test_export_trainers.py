@@ -36,8 +36,8 @@ from apigen_mt.export.formats import (
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.runs import open_run, store_at
-from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.store import RunStore
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 TEMPLATE = (Path(__file__).parent / "data" / "tool_chat_template.jinja").read_text()
 SAID = "Let me take care of that."

@@ -7,9 +7,9 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from apigen_mt.agents import Blueprint, ProposerInput, RoleFailure, make_assistant, make_proposer
-from apigen_mt.fake_openai import FakeOpenAIServer, Fault, Reply, Reset, Stall
 from apigen_mt.models import chat_model
 from apigen_mt.settings import load_settings
+from apigen_mt.testing.fake_openai import FakeOpenAIServer, Fault, Reply, Reset, Stall
 from apigen_mt.usage import UsageLedger
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]

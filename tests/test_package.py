@@ -41,3 +41,19 @@ def test_installed_outside_the_repo_only_under_apigen_mt(tmp_path):
 
 def test_cli_is_a_typer_app():
     assert app.info.help
+
+
+def test_every_package_folder_is_in_the_package_list():
+    """A folder missing from `packages` is absent from wheels while editable installs still
+    find it (apigen_mt.scale once was)."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = set()
+    for name, folder in config["package-dir"].items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(REPO / folder)
+            if "__pycache__" not in rel.parts:
+                found.add(".".join([name, *rel.parts]))
+    assert found - listed == set()

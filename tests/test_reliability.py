@@ -16,7 +16,6 @@ import pytest
 from loopback import FaultyResponder, oracle_endpoint
 
 from apigen_mt.agents import limited_calls
-from apigen_mt.fake_openai import FakeOpenAIServer
 from apigen_mt.graphs.context import DialogueContext
 from apigen_mt.graphs.dialogue import build_dialogue_graph, run_dialogue
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
@@ -24,9 +23,10 @@ from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.models import chat_model, pipeline_models
 from apigen_mt.report import run_report
 from apigen_mt.runs import open_run, store_at
-from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.settings import load_settings
 from apigen_mt.store import RunStore
+from apigen_mt.testing.fake_openai import FakeOpenAIServer
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from loopback import FaultyResponder
 
-from apigen_mt.fake_openai import FakeOpenAIServer
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.report import run_report
 from apigen_mt.runs import open_run, store_at
@@ -25,9 +24,10 @@ from apigen_mt.scale.driver import LocalWorkers
 from apigen_mt.scale.merge import merge_shards
 from apigen_mt.scale.spec import split_concurrency
 from apigen_mt.scale.worker import done_copy
-from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.settings import load_settings
 from apigen_mt.store import RunStore
+from apigen_mt.testing.fake_openai import FakeOpenAIServer
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
@@ -321,8 +321,8 @@ async def test_429s_from_the_endpoint_shrink_calls_in_flight_through_chatopenai(
     import asyncio
 
     from apigen_mt.agents import CallLimit, llm_slot
-    from apigen_mt.fake_openai import Fault, Reply
     from apigen_mt.models import chat_model
+    from apigen_mt.testing.fake_openai import Fault, Reply
 
     throttle = Fault(429, {"retry-after-ms": "5"}, '{"error": {"message": "slow down"}}')
     script = [throttle] * 6 + [Reply(content="ok", delay=0.01) for _ in range(200)]

@@ -22,7 +22,6 @@ from apigen_mt.agents.reviewer import Review
 from apigen_mt.agents.strict_schema import strict_violations, to_strict
 from apigen_mt.agents.structured import json_schema_of, response_format
 from apigen_mt.environments import Environment
-from apigen_mt.fake_openai import FakeOpenAIServer, Reply
 from apigen_mt.graphs.sampling import (
     api_graph_of,
     example_pool_of,
@@ -33,6 +32,7 @@ from apigen_mt.graphs.sampling import (
 from apigen_mt.models import chat_model
 from apigen_mt.settings import load_settings
 from apigen_mt.testing import ScriptedChatModel
+from apigen_mt.testing.fake_openai import FakeOpenAIServer, Reply
 
 DOMAINS = ("retail", "airline", "banking")
 
@@ -180,7 +180,7 @@ def test_proposer_schema_names_only_real_tools_the_user_and_their_ids(contexts):
 def test_seed_examples_decode_under_their_own_context_schema(contexts):
     """The narrowing never refuses a valid blueprint: each domain's hand-written seed
     blueprints, with their own user's records, fit the schema built for that context."""
-    from apigen_mt.scripted_roles import _as_schema_decodes
+    from apigen_mt.testing.scripted_roles import _as_schema_decodes
 
     for name, (env, _) in contexts.items():
         hooks = env.domain.tasks

@@ -11,11 +11,11 @@ from langchain_core.messages import AIMessage, ToolMessage
 from phase2_helpers import DONE, add_task, dialogue_context, scripted_user
 from taubench_differential import ADDRESS
 
-from apigen_mt.fake_openai import FakeOpenAIServer, Reply
 from apigen_mt.graphs.dialogue import run_dialogue
 from apigen_mt.models import chat_model
 from apigen_mt.settings import load_settings
 from apigen_mt.testing import ScriptedChatModel
+from apigen_mt.testing.fake_openai import FakeOpenAIServer, Reply
 from apigen_mt.tools.langchain_tools import run_tool_calls
 
 

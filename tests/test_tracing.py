@@ -6,12 +6,12 @@ import pytest
 from langchain_core.tracers.langchain import wait_for_all_tracers
 from langsmith import Client, tracing_context
 
-from apigen_mt.fake_langsmith import LangSmithRecorder
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.runs import open_run
-from apigen_mt.scripted_roles import OracleRoles
 from apigen_mt.store import RunStore
+from apigen_mt.testing.fake_langsmith import LangSmithRecorder
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 

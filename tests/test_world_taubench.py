@@ -115,7 +115,7 @@ def test_every_command_on_the_plain_world(
 ):
     from loopback import oracle_endpoint
 
-    from apigen_mt.scripted_roles import OracleRoles
+    from apigen_mt.testing.scripted_roles import OracleRoles
 
     monkeypatch.setenv("APIGEN_MT_CACHE_DIR", str(cache_dir))
     before = digest(plain_world / "retail.sqlite")

@@ -17,7 +17,7 @@ from world_helpers import digest, propose_acme, tasks_of, world_copy
 
 from apigen_mt.cli import app
 from apigen_mt.environments import Environment, get_domain
-from apigen_mt.scripted_roles import OracleRoles
+from apigen_mt.testing.scripted_roles import OracleRoles
 
 LOOPBACK = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 

@@ -176,7 +176,7 @@ class OracleRoles:
 
     def fake_server_responder(self):
         """For FakeOpenAIServer(responder=...): sees the raw request body."""
-        from apigen_mt.fake_openai import Reply
+        from .fake_openai import Reply
 
         def respond(body: dict[str, Any]):
             messages = [(m["role"], m.get("content") or "") for m in body.get("messages", [])]
@@ -192,7 +192,8 @@ class OracleRoles:
     def chat_models(self, delay: float = 0.0):
         """PipelineModels whose every role is this oracle (one model object per role)."""
         from apigen_mt.graphs.pipeline import PipelineModels
-        from apigen_mt.testing import ScriptedChatModel
+
+        from .scripted_chat import ScriptedChatModel
 
         def model() -> ScriptedChatModel:
             return ScriptedChatModel(responder=self.chat_responder(), delay=delay)
