@@ -224,3 +224,28 @@ def test_a_person_follows_a_run_to_a_dialogue_in_a_real_browser(served, store_di
         browser.close()
     assert errors == []
     assert len(list(shots.glob("*.png"))) == 4
+
+
+def test_the_root_opens_the_runs_page_and_unexecuted_blueprints_say_so(tmp_path):
+    from apigen_mt.browse import make_datasette
+
+    store = RunStore(tmp_path / STORE_FILE)
+    run_id, _, _ = open_run(store, PipelineConfig(domain="retail", n=1))
+    data = {"instruction": "x", "actions": [{"name": "nope", "arguments": {}}], "outputs": []}
+    unexecuted = store.save_blueprint(run_id=run_id, attempt=0, round=1, user_id="u", data=data)
+    store.update_blueprint(unexecuted, status="format_failed", reasons=["format: unknown tool"])
+    executed = store.save_blueprint(run_id=run_id, attempt=1, round=1, user_id="u", data=data)
+    store.update_blueprint(executed, status="committee_failed", stage="policy", diff=[])
+    store.close()
+    ds = make_datasette(tmp_path / STORE_FILE)
+
+    async def pages():
+        root = await ds.client.get("/")
+        one = await ds.client.get(f"/apigen/blueprint/{unexecuted}")
+        two = await ds.client.get(f"/apigen/blueprint/{executed}")
+        return root, one.text, two.text
+
+    root, never, ran = asyncio.run(pages())
+    assert root.status_code == 302 and root.headers["location"] == "/apigen/runs"
+    assert "Not executed" in never and "No change" not in never
+    assert "Not executed" not in ran and "No change" in ran

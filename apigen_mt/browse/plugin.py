@@ -35,6 +35,18 @@ def _pretty(value: Any) -> str:
 
 
 @hookimpl
+def register_routes():
+    """The root URL opens the runs page (Datasette's list of databases is one click on)."""
+
+    async def runs_page():
+        from datasette.utils.asgi import Response
+
+        return Response.redirect("/apigen/runs")
+
+    return [(r"^/$", runs_page)]
+
+
+@hookimpl
 def prepare_jinja2_environment(env) -> None:
     env.filters["fromjson"] = _fromjson
     env.filters["pretty"] = _pretty
