@@ -46,17 +46,39 @@ def _to_hashable(item: Any) -> Any:
 
 
 def load_tasks(path: Path | str) -> list[TaubenchTask]:
-    """Tasks from a JSON list; a malformed task raises ValueError naming its index."""
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    """Tasks from a JSON list. A file that is not JSON, or a malformed task, raises
+    ValueError in plain words: the file, the task's index and each field at fault."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot be read ({exc})") from None
     if not isinstance(raw, list):
-        raise ValueError(f"{path}: expected a JSON list of tasks")
+        raise ValueError(f"{path}: expected a JSON list of tasks, got {type(raw).__name__}")
     tasks = []
     for i, item in enumerate(raw):
         try:
             tasks.append(TaubenchTask.model_validate(item))
         except ValidationError as exc:
-            raise ValueError(f"{path}: task {i} is malformed: {exc}") from None
+            problems = "; ".join(_problem(e) for e in exc.errors(include_url=False))
+            raise ValueError(f"{path}: task {i}: {problems}") from None
     return tasks
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """One pydantic error as words: `actions[0].name must be a string (got 3)`."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+    where = where.lstrip(".") or "the task"
+    if error["type"] == "missing":
+        return f"{where} is missing"
+    message = error["msg"][0].lower() + error["msg"][1:]
+    message = message.replace("input should be", "must be")
+    got = error.get("input")
+    shown = "" if isinstance(got, dict | list) else f" (got {json.dumps(got)[:40]})"
+    return f"{where} {message}{shown}"
 
 
 def export_state(env: Environment, sandbox) -> dict[str, dict[str, Any]]:

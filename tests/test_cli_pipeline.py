@@ -177,3 +177,24 @@ def test_commands_on_a_missing_store_or_run_are_clear_errors(finished_run, tmp_p
     assert missing.exit_code == 2 and "no run 'nope'" in " ".join(missing.output.split())
     bad = cli("export", "nope", "--out", str(out), "--format", "csv")
     assert bad.exit_code == 2 and "sharegpt" in bad.output
+
+
+def test_an_export_with_nothing_to_export_says_why_and_fails(env_vars, tmp_path):
+    from apigen_mt.testing.scripted_roles import OracleRoles
+
+    def propose_nothing_valid(records):  # every blueprint fails its execution check
+        return {"reasoning": "", "user_id": records["user_id"], "instruction": "x",
+                "actions": [{"name": "cancel_pending_order",
+                             "arguments": {"order_id": "#W0000000", "reason": "no longer needed"}}],
+                "outputs": []}  # fmt: skip
+
+    with oracle_endpoint(env_vars, oracle=OracleRoles(propose=propose_nothing_valid)):
+        made = cli("generate", "--domain", "retail", "--n", "1", "--out", str(tmp_path),
+                   "--best-of-n", "1", "--json")  # fmt: skip
+    run_id = json.loads(made.stdout.strip().splitlines()[-1])["run_id"]
+    result = cli("export", run_id, "--out", str(tmp_path), "--format", "openai")
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert f"nothing to export: run {run_id} has no accepted trajectories" in said
+    assert "0 accepted blueprints" in said and "Nothing was written" in said
+    assert not (tmp_path / "exports" / f"{run_id}.openai.jsonl").exists()

@@ -121,3 +121,29 @@ def test_each_kind_of_defect_is_named_at_its_stage(retail_env, tmp_path, cache_d
     path.write_text("not json")
     bad = CliRunner().invoke(app, ["validate", "--domain", "retail", "--tasks", str(path)])
     assert bad.exit_code == 2 and "error:" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("", "tasks.json: not valid JSON (line 1, column 1: Expecting value)"),
+        ('{"user_id": "u"}', "tasks.json: expected a JSON list of tasks, got dict"),
+        ('[{"instruction": "x"}]', "tasks.json: task 0: actions is missing"),
+        (
+            '[{"instruction": "x", "actions": []}, {"instruction": 5, "actions": [{"name": 3}]}]',
+            "tasks.json: task 1: instruction must be a valid string (got 5); "
+            "actions[0].name must be a valid string (got 3)",
+        ),
+    ],
+)
+def test_a_malformed_task_file_is_named_with_the_task_and_field(tmp_path, content, said):
+    from typer.testing import CliRunner
+
+    from apigen_mt.cli import app
+
+    path = tmp_path / "tasks.json"
+    path.write_text(content)
+    result = CliRunner().invoke(app, ["validate", "--domain", "retail", "--tasks", str(path)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert f"{tmp_path}/{said}" in text and "pydantic" not in text and "errors.pydantic" not in text

@@ -170,6 +170,8 @@ def export(
     except RuntimeError as exc:
         hint = "--dedup-threshold" if "datasketch" in str(exc) else "--format"
         raise typer.BadParameter(str(exc), param_hint=hint) from None
+    if result["rows"] == 0:
+        _nothing_to_export(store, run_id, result)
     console.print(f"{result['rows']} trajectories -> {result['path']}")
     if dedup_threshold is not None:
         console.print(f"{result['near_duplicates_left_out']} left out as near duplicates")
@@ -179,3 +181,28 @@ def export(
         )
     if pairs:
         console.print(f"{result['pairs']} preference pairs -> {result['pairs_path']}")
+
+
+def _nothing_to_export(store, run_id: str, result: dict) -> None:
+    """An export of no rows is almost always a mistake downstream (a trainer fed an empty
+    file fails far from the cause): write nothing, say why, exit with status 1."""
+    import shutil
+
+    written = Path(result["path"])
+    if written.is_dir():
+        shutil.rmtree(written, ignore_errors=True)
+    else:
+        written.unlink(missing_ok=True)
+    funnel = run_report(store, run_id).funnel
+    why = (
+        f"{funnel.get('accepted_blueprints', 0)} accepted blueprints, "
+        f"{funnel.get('dialogues', 0)} dialogues, {funnel.get('dialogues_accepted', 0)} accepted"
+    )
+    left_out = result.get("unfinished_left_out", 0) + result.get("near_duplicates_left_out", 0)
+    extra = f"; {left_out} left out by the filters" if left_out else ""
+    typer.echo(
+        f"nothing to export: run {run_id} has no accepted trajectories ({why}{extra}); "
+        f"see `apigen-mt report {run_id}`. Nothing was written.",
+        err=True,
+    )
+    raise typer.Exit(1)
