@@ -198,3 +198,25 @@ def test_an_export_with_nothing_to_export_says_why_and_fails(env_vars, tmp_path)
     assert f"nothing to export: run {run_id} has no accepted trajectories" in said
     assert "0 accepted blueprints" in said and "Nothing was written" in said
     assert not (tmp_path / "exports" / f"{run_id}.openai.jsonl").exists()
+
+
+def test_run_settings_record_the_embedded_models_concurrency(env_vars, tmp_path, monkeypatch):
+    """The embedded model runs with 2 calls in flight; the stored settings say so."""
+    from contextlib import contextmanager
+
+    from apigen_mt.cli import generate as generate_cli
+
+    for name in ("APIGEN_MT_BASE_URL", "APIGEN_MT_MODEL", "APIGEN_MT_API_KEY"):
+        env_vars.delenv(name, raising=False)
+
+    @contextmanager
+    def no_model(settings, say):  # stop before the embedded model would start
+        raise RuntimeError("not started in this test")
+        yield
+
+    monkeypatch.setattr(generate_cli, "resolved_endpoint", no_model)
+    result = CliRunner().invoke(app, ["generate", "--domain", "retail", "--n", "2",
+                                      "--out", str(tmp_path)])  # fmt: skip
+    assert "Embedded model: concurrency 2." in result.output
+    [run] = store_at(tmp_path).runs()
+    assert run["config"]["concurrency"] == 2

@@ -88,13 +88,14 @@ def evaluate(
         overrides = {"assistant_model": assistant_model, "assistant_base_url": assistant_base_url}
         settings = load_settings(overrides=overrides)
         price_table = PriceTable.load(prices)
+        # Capped before the run is opened: its stored settings say what actually runs.
+        config = capped_for(settings, config, console)
         eval_id, config, resumed = open_eval(store, config, resume=resume)
         env = eval_environment(store, config)
     except (KeyError, ValidationError, ValueError, RunNotFound, FileNotFoundError) as exc:
         raise typer.BadParameter(first_line(exc)) from None
     console.print(f"{'Resuming' if resumed else 'Starting'} evaluation [bold]{eval_id}[/]")
     with resolved_endpoint(settings, say=console.print) as ready:
-        config = capped_for(settings, config, console)
         models = EvalModels(
             assistant=chat_model("assistant", ready),
             human=chat_model("human", ready),

@@ -116,12 +116,13 @@ def generate(
         raise typer.BadParameter(first_line(exc)) from None
     store = store_at(out)
     try:
+        # Capped before the run is opened: its stored settings say what actually runs.
+        config = capped_for(settings, config, console)
         run_id, config, resumed = open_run(store, config, resume=resume, auto=not new)
     except RunNotFound as exc:
         raise typer.BadParameter(str(exc), param_hint="--resume") from None
     console.print(f"{'Resuming' if resumed else 'Starting'} run [bold]{run_id}[/] in {out}")
     with resolved_endpoint(settings, say=console.print) as ready:
-        config = capped_for(settings, config, console)
         hint = f"apigen-mt generate --out {out} --resume {run_id}"
         with StageBars(console) as progress:
             if config.shards > 1 or ray:
