@@ -102,7 +102,8 @@ def test_every_page_renders_what_it_promises(store_dir):
 
     async def get(url: str) -> str:
         response = await ds.client.get(url)
-        assert response.status_code == 200, (url, response.text[-2000:])
+        expected = 404 if url.endswith("/nope") else 200  # an unknown id is not found
+        assert response.status_code == expected, (url, response.text[-2000:])
         return re.sub(r"\s+", " ", response.text)
 
     async def pages() -> dict[str, str]:
@@ -249,3 +250,46 @@ def test_the_root_opens_the_runs_page_and_unexecuted_blueprints_say_so(tmp_path)
     assert root.status_code == 302 and root.headers["location"] == "/apigen/runs"
     assert "Not executed" in never and "No change" not in never
     assert "Not executed" not in ran and "No change" in ran
+
+
+def test_empty_and_rejected_runs_read_cleanly(tmp_path):
+    """A run with nothing accepted: no None, no dangling sentences, no header-only tables,
+    404 for unknown ids, a round's own reasons, ids in lists as links."""
+    from apigen_mt.browse import make_datasette
+
+    store = RunStore(tmp_path / STORE_FILE)
+    run_id, _, _ = open_run(store, PipelineConfig(domain="retail", n=1))
+    data = {"instruction": "x", "actions": [], "outputs": []}
+    first = store.save_blueprint(run_id=run_id, attempt=0, round=1, user_id="u", data=data)
+    store.update_blueprint(first, status="format_failed", reasons=["format: no actions"])
+    last = store.save_blueprint(run_id=run_id, attempt=0, round=2, user_id="u", data=data)
+    every = ["round 1: format: no actions", "round 2: format: still no actions"]
+    store.update_blueprint(last, status="rejected", reasons=every)
+    store.close()
+    ds = make_datasette(tmp_path / STORE_FILE)
+
+    async def pages():
+        got = {}
+        for name, url in {
+            "run": f"/apigen/run/{run_id}",
+            "blueprint": f"/apigen/blueprint/{last}",
+            "list": f"/runs/blueprints_of_run?run_id={run_id}&status=&stage=&tool=",
+            "no-run": "/apigen/run/nope",
+            "no-blueprint": "/apigen/blueprint/nope",
+            "no-dialogue": "/apigen/trajectory/nope",
+            "no-eval": "/apigen/eval/nope",
+        }.items():
+            response = await ds.client.get(url)
+            got[name] = (response.status_code, re.sub(r"\s+", " ", response.text))
+        return got
+
+    got = asyncio.run(pages())
+    status, run = got["run"]
+    assert status == 200 and "None" not in run and "Gold calls per tool: ." not in run
+    assert "No blueprint accepted yet." in run and "No dialogues yet" in run
+    assert '<table id="trajectories">' not in run
+    _, blueprint = got["blueprint"]
+    assert blueprint.count("still no actions") == 1 and "(last stage passed: propose)" in blueprint
+    assert "round 1: format" not in blueprint  # round 2 shows its own reason only
+    assert f'<a href="/apigen/blueprint/{first}">{first}</a>' in got["list"][1]
+    assert {got[k][0] for k in ("no-run", "no-blueprint", "no-dialogue", "no-eval")} == {404}

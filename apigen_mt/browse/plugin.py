@@ -34,6 +34,42 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
+def _round_reasons(reasons: Any, number: int) -> list[str]:
+    """A round's own reasons: a rejected blueprint's last round keeps every round's, each
+    as "round N: ...", which would repeat the earlier rounds' under it."""
+    every = [r for r in reasons or [] if isinstance(r, str)]
+    prefix = f"round {number}: "
+    if not any(r.startswith("round ") and ": " in r for r in every):
+        return every
+    return [r.removeprefix(prefix) for r in every if r.startswith(prefix)]
+
+
+def _page_of(row: Any, table: str | None) -> str | None:
+    """Which of our pages a row's `id` leads to: by its table, or (canned queries, which
+    Datasette 0.64 does not name to this hook) by the columns only such rows have."""
+    if table in ("blueprints", "trajectories"):
+        return table.removesuffix("s").replace("trajectorie", "trajectory")
+    keys = set(row.keys()) if hasattr(row, "keys") else set()
+    if {"round", "kind", "status"} <= keys:
+        return "blueprint"
+    if {"ended_by", "steps"} <= keys:
+        return "trajectory"
+    return None
+
+
+@hookimpl
+def render_cell(row, value, column, table):
+    """Blueprint and dialogue ids in Datasette's lists link to their pages."""
+    from markupsafe import Markup, escape
+
+    if not isinstance(value, str):
+        return None
+    page = "blueprint" if column == "blueprint_id" else _page_of(row, table)
+    if page is None or column not in ("id", "blueprint_id"):
+        return None
+    return Markup(f'<a href="/apigen/{page}/{escape(value)}">{escape(value)}</a>')
+
+
 @hookimpl
 def register_routes():
     """The root URL opens the runs page (Datasette's list of databases is one click on)."""
@@ -50,6 +86,7 @@ def register_routes():
 def prepare_jinja2_environment(env) -> None:
     env.filters["fromjson"] = _fromjson
     env.filters["pretty"] = _pretty
+    env.filters["round_reasons"] = _round_reasons
     env.globals["LONG"] = LONG
 
 
