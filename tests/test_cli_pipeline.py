@@ -220,3 +220,10 @@ def test_run_settings_record_the_embedded_models_concurrency(env_vars, tmp_path,
     assert "Embedded model: concurrency 2." in result.output
     [run] = store_at(tmp_path).runs()
     assert run["config"]["concurrency"] == 2
+
+
+def test_a_missing_store_says_where_the_runs_are(finished_run, tmp_path, monkeypatch):
+    out, _ = finished_run
+    monkeypatch.chdir(out.parent)
+    said = " ".join(cli("runs", "list", "--out", "runs").output.split())
+    assert "no run store in runs" in said and out.name in said  # the store beside it, named

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from apigen_mt.runs import STORE_FILE
 
-from .runs import DEFAULT_OUT, Out
+from .runs import DEFAULT_OUT, Out, no_store_message
 
 console = Console(stderr=True)
 
@@ -33,7 +33,7 @@ def browse(
 
     path = Path(out) / STORE_FILE
     if not path.is_file():
-        raise typer.BadParameter(f"no run store in {out}", param_hint="--out")
+        raise typer.BadParameter(no_store_message(Path(out)), param_hint="--out")
     try:
         make_datasette(path)  # fail here, with the reason, before binding anything
     except RuntimeError as exc:

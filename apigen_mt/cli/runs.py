@@ -26,8 +26,21 @@ Out = Annotated[Path, typer.Option(help="The output folder given to generate.")]
 
 def _store(out: Path):
     if not (out / "runs.sqlite").exists():
-        raise typer.BadParameter(f"no run store in {out}", param_hint="--out")
+        raise typer.BadParameter(no_store_message(out), param_hint="--out")
     return store_at(out)
+
+
+def no_store_message(out: Path) -> str:
+    """Where the runs are, when they are not in `out`: the stores under this folder."""
+    found = sorted(
+        str(p.parent) for p in Path().glob("*/runs.sqlite") if p.parent.resolve() != out.resolve()
+    )
+    where = (
+        f"run stores here: {', '.join(found)}"
+        if found
+        else f"`generate` writes to --out (default {DEFAULT_OUT})"
+    )
+    return f"no run store in {out} ({out / 'runs.sqlite'} does not exist); {where}"
 
 
 def _run(store, run_id: str) -> dict:
