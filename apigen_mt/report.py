@@ -3,6 +3,7 @@ what the tokens cost, per stage and per accepted trajectory."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -187,9 +188,19 @@ def _passed(blueprints: list[dict], stage: str) -> int:
     return sum(reached.get(b["stage"], -1) >= reached[stage] for b in blueprints)
 
 
+REASON_WIDTH = 160
+
+
 def _reason_kind(reason: str) -> str:
-    """A reason without its particulars: 'round 2: execution: Error: …' -> 'execution: Error'."""
+    """A reason without its particulars, its cause kept: 'round 2: execution: action 0
+    (cancel_pending_order) failed: Error: non-pending order cannot be cancelled' ->
+    'execution: cancel_pending_order failed: Error: non-pending order cannot be cancelled'
+    (which action, quoted values and ids are what differ between equal reasons)."""
     text = reason.split(": ", 1)[1] if reason.startswith("round ") else reason
     text = text.strip().splitlines()[0].rstrip(":") if text.strip() else ""
-    head = ": ".join(text.split(": ")[:2])
-    return head[:80] or "(no reason)"
+    text = re.sub(r"\baction \d+ \((\w+)\)", r"\1", text)
+    text = re.sub(r"'[^']{0,200}'", "'…'", text)
+    text = re.sub(r"#?\b\w*\d[\w-]*", "N", text)  # ids, numbers
+    if len(text) > REASON_WIDTH:
+        text = text[: REASON_WIDTH - 1].rstrip() + "…"
+    return text or "(no reason)"
