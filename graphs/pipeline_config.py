@@ -34,6 +34,9 @@ class PipelineConfig(BaseModel):
     # Workers the run is split across (apigen_mt.scale); part of what a run is, since the
     # split decides which worker store holds which attempt.
     shards: int = Field(1, ge=1, le=1024, description="worker shards (--workers)")
+    # Every role played by the scripted oracle (`apigen-mt demo`), not a model: said
+    # wherever the run is shown.
+    scripted: bool = False
 
     @field_validator("domain")
     @classmethod

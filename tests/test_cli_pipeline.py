@@ -4,6 +4,7 @@ loopback endpoint that plays every role."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from loopback import oracle_endpoint
@@ -227,3 +228,38 @@ def test_a_missing_store_says_where_the_runs_are(finished_run, tmp_path, monkeyp
     monkeypatch.chdir(out.parent)
     said = " ".join(cli("runs", "list", "--out", "runs").output.split())
     assert "no run store in runs" in said and out.name in said  # the store beside it, named
+
+
+def test_demo_runs_the_whole_pipeline_scripted_and_says_so(env_vars, tmp_path):
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    funnel = last["funnel"]
+    assert funnel["accepted_blueprints"] > 0 and funnel["dialogues_accepted"] > 0
+    assert last["scripted"] and (tmp_path / "exports").is_dir()
+    rows = Path(last["export"]).read_text().splitlines()
+    assert len(rows) == funnel["trajectories_unique"] > 0
+    said = " ".join(result.stderr.split())
+    assert "Scripted demo" in said and f"apigen-mt browse --out {tmp_path}" in said
+    [run] = store_at(tmp_path).runs()
+    assert run["config"]["scripted"] is True
+    pytest.importorskip("datasette")
+    import asyncio
+
+    from apigen_mt.browse import make_datasette
+
+    page = asyncio.run(
+        make_datasette(tmp_path / "runs.sqlite").client.get(f"/apigen/run/{run['id']}")
+    )
+    assert 'id="scripted"' in page.text
+
+
+def test_the_end_of_an_embedded_run_explains_itself():
+    from apigen_mt.cli.generate import closing_advice
+
+    said = " ".join(closing_advice({"trajectories_unique": 0}, True, "RUN", Path("out")))
+    assert "0 accepted is expected" in said and "APIGEN_MT_BASE_URL=" in said
+    assert "apigen-mt demo" in said
+    real = " ".join(closing_advice({"trajectories_unique": 0}, False, "RUN", Path("out")))
+    assert "apigen-mt report RUN --out out" in real
+    assert closing_advice({"trajectories_unique": 3}, False, "RUN", Path("out")) == []

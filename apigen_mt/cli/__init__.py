@@ -2,10 +2,22 @@
 
 import typer
 
-from . import browse, domains, evaluate, generate, local_model, replay, runs, taubench, validate
+from . import (
+    browse,
+    demo,
+    domains,
+    evaluate,
+    generate,
+    local_model,
+    replay,
+    runs,
+    taubench,
+    validate,
+)
 
 app = typer.Typer(help="Verified multi-turn agent training data (APIGen-MT).", no_args_is_help=True)
 app.command("generate")(generate.generate)
+app.command("demo")(demo.demo)
 app.add_typer(runs.app, name="runs")
 app.command("report")(runs.report)
 app.command("export")(runs.export)

@@ -142,5 +142,33 @@ def generate(
     report = run_report(store, run_id, price_table)
     print_report(report, console)
     console.print(f"Run id: [bold]{run_id}[/]  (apigen-mt export {run_id} --out {out})")
+    for line in closing_advice(report.funnel, settings.embedded, run_id, out):
+        console.print(line, markup=False)
     if as_json:
         print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel}))
+
+
+ENDPOINT_LINE = (
+    "APIGEN_MT_BASE_URL=https://api.openai.com/v1 APIGEN_MT_API_KEY=sk-... "
+    "APIGEN_MT_MODEL=gpt-4o-mini apigen-mt generate --domain retail --n 20"
+)
+
+
+def closing_advice(funnel: dict, embedded: bool, run_id: str, out: Path) -> list[str]:
+    """What a first run's end must say: what the embedded model is for, why nothing may
+    have been accepted, and the one line that points the roles at a real model."""
+    lines = []
+    if embedded:
+        lines += [
+            "This run used the embedded SmolLM2-135M model, which is here to prove the install "
+            "works offline: it rarely writes a valid blueprint, so 0 accepted is expected from it.",
+            f"For data, point every role at a real endpoint: {ENDPOINT_LINE}",
+            "To see a whole run with accepted blueprints and dialogues in under a minute "
+            "(scripted, no model): apigen-mt demo",
+        ]
+    elif funnel.get("trajectories_unique", 0) == 0:
+        lines.append(
+            f"No trajectory was accepted; the reasons: apigen-mt report {run_id} --out {out} "
+            f"(or apigen-mt browse --out {out})"
+        )
+    return lines
