@@ -33,8 +33,8 @@ def test_langgraph_json_lists_every_graph_factory():
         assert graph.get_graph().nodes  # compiles with no arguments, as `langgraph dev` calls it
 
 
-def test_the_readme_world_example_runs_as_written(tmp_path, cache_dir):
-    """README's "Bring your own world" example, block by block as a reader copies it."""
+def test_the_world_example_runs_as_written(tmp_path, cache_dir):
+    """docs/worlds.md's example, block by block as a reader copies it."""
     import re
     import subprocess
     import sys
@@ -43,8 +43,8 @@ def test_the_readme_world_example_runs_as_written(tmp_path, cache_dir):
 
     from apigen_mt.cli import app
 
-    readme = (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Bring your own world", 1)[1].split("\n## ", 1)[0]
+    page = (DOC.parent / "worlds.md").read_text(encoding="utf-8")
+    section = page.split("## The reference", 1)[0]
     blocks = re.findall(r"```\w+\n(?:# file: |<!-- file: )(\S+?)(?: -->)?\n(.*?)```", section, re.S)
     files = {name for name, _ in blocks}
     assert files == {
@@ -77,3 +77,13 @@ def test_the_readme_world_example_runs_as_written(tmp_path, cache_dir):
     assert replayed.exit_code == 0, replayed.output
     line = json.loads(replayed.stdout.splitlines()[0])
     assert line["observations"][1] == '{"LoanId": 1, "DueDate": "2026-12-17"}'
+
+
+def test_the_readme_is_a_front_door_with_the_two_commands():
+    readme = (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    ci = (DOC.parents[1] / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert ci in readme  # .ci/run runs the README's test command, verbatim
+    assert 'pip install -e ".[local]" && apigen-mt generate --domain retail --n 2' in readme
+    for page in ("worlds", "generating", "evaluation", "training", "architecture"):
+        assert f"(docs/{page}.md" in readme
