@@ -4,6 +4,7 @@ loopback endpoint that plays every role."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,21 @@ def test_the_end_of_an_embedded_run_explains_itself():
     real = " ".join(closing_advice({"trajectories_unique": 0}, False, "RUN", Path("out")))
     assert "apigen-mt report RUN --out out" in real
     assert closing_advice({"trajectories_unique": 3}, False, "RUN", Path("out")) == []
+
+
+def test_piped_output_is_not_cut_at_80_columns(tmp_path, cache_dir):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "tasks.json"
+    tool = "cancel_" + "x" * 90  # its reason line is far wider than 80 columns
+    task = {"user_id": "u", "instruction": "i", "actions": [{"name": tool, "arguments": {}}]}
+    bad.write_text(json.dumps([task]))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env["APIGEN_MT_CACHE_DIR"] = str(cache_dir)
+    args = ["validate", "--domain", "retail", "--tasks", str(bad)]
+    out = subprocess.run(
+        [sys.executable, "-m", "apigen_mt.cli", *args], capture_output=True, text=True, env=env
+    )
+    line = next(x for x in out.stdout.splitlines() if "unknown tool" in x)
+    assert len(line) > 100 and tool in line

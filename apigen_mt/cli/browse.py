@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from apigen_mt.runs import STORE_FILE
 
+from .running import console_for
 from .runs import DEFAULT_OUT, Out, no_store_message
 
-console = Console(stderr=True)
+console = console_for(True)
 
 
 def browse(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from apigen_mt.export import export_run
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
@@ -24,7 +23,7 @@ from apigen_mt.runs import environment_for, open_run, store_at
 from apigen_mt.testing.scripted_roles import OracleRoles
 
 from .report_view import print_report
-from .running import StageBars, run_to_end
+from .running import StageBars, console_for, run_to_end
 
 SCRIPTED = (
     "Scripted demo: every role (proposer, reviewers, simulated user, agent) is played by "
@@ -43,7 +42,7 @@ def demo(
 ) -> None:
     """Run the whole pipeline on retail with scripted roles (no model), export it, and
     print the command that browses it."""
-    console = Console(stderr=as_json)
+    console = console_for(as_json)
     console.print(SCRIPTED)
     started = time.perf_counter()
     store = store_at(out)

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from apigen_mt.environments import Environment, domain_names, get_domain
 from apigen_mt.environments.worlds import WorldError
 
+from .running import console_for
 from .world_view import init_world, show_world
 
 app = typer.Typer(help="List, inspect and build domains.", no_args_is_help=True)
-console = Console()
+console = console_for()
 
 CacheDir = Annotated[
     Path | None,

@@ -21,7 +21,7 @@ from apigen_mt.runs import RunNotFound, eval_environment, open_eval, store_at
 from apigen_mt.settings import load_settings
 
 from .generate import DEFAULT_OUT
-from .running import StageBars, capped_for, first_line, run_to_end
+from .running import StageBars, capped_for, console_for, first_line, run_to_end
 
 app = typer.Typer(
     help="Evaluate an agent model: pass^k over k trials per task.", invoke_without_command=True
@@ -62,7 +62,7 @@ def evaluate(
     user with APIGEN_MT_HUMAN_*), verify each like generation does, report pass^k."""
     if ctx.invoked_subcommand is not None:
         return
-    console = Console(stderr=as_json)
+    console = console_for(as_json)
     store = store_at(out)
     try:
         if domain is None and resume is None:
@@ -177,7 +177,7 @@ def show(
     elif fmt == "markdown":
         print(report.markdown(), end="")
     else:
-        _print(report, Console())
+        _print(report, console_for())
 
 
 @app.command("compare")

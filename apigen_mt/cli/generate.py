@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from apigen_mt.endpoints import resolved_endpoint
 from apigen_mt.environments import get_domain
@@ -21,7 +20,7 @@ from apigen_mt.runs import RunNotFound, environment_for, open_run, store_at
 from apigen_mt.settings import load_settings
 
 from .report_view import print_report
-from .running import StageBars, capped_for, first_line, run_to_end
+from .running import StageBars, capped_for, console_for, first_line, run_to_end
 
 DEFAULT_OUT = Path("apigen-runs")
 
@@ -92,7 +91,7 @@ def generate(
     ] = None,
 ) -> None:
     """Generate verified multi-turn data: blueprints, then dialogues; print the funnel."""
-    console = Console(stderr=as_json)
+    console = console_for(as_json)
     try:
         get_domain(domain)
         config = PipelineConfig(

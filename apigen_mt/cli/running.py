@@ -4,6 +4,7 @@ concurrency cap and one-line error messages."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -11,7 +12,14 @@ from typing import Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from apigen_mt.graphs.units import StageCount
 from apigen_mt.settings import ModelSettings
@@ -24,6 +32,17 @@ LABELS = {
     "trials": "evaluation trials",
 }
 C = TypeVar("C", bound=BaseModel)
+PIPED_WIDTH = 160  # columns when output is not a terminal (rich would wrap at 80)
+
+
+def console_for(stderr: bool = False) -> Console:
+    """A console that wraps at the terminal's width, and, when piped or logged, at
+    $COLUMNS or 160 rather than rich's 80 (which cut reasons and bars mid-word)."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    width = int(os.environ.get("COLUMNS") or PIPED_WIDTH)
+    return Console(stderr=stderr, width=width)
 
 
 class StageBars:
@@ -36,6 +55,8 @@ class StageBars:
             MofNCompleteColumn(),
             TextColumn("accepted {task.fields[accepted]}  failed {task.fields[failed]}"),
             TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
             console=console,
         )
         self.tasks: dict[str, Any] = {}

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from apigen_mt.export import ARGUMENTS, FORMATS, export_run
@@ -18,9 +17,10 @@ from apigen_mt.runs import store_at
 
 from .generate import DEFAULT_OUT
 from .report_view import print_report
+from .running import console_for
 
 app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
-console = Console()
+console = console_for()
 Out = Annotated[Path, typer.Option(help="The output folder given to generate.")]
 
 

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from apigen_mt.validate import STAGES, summarize, validate_tasks
 
+from .running import console_for
 from .taubench import environment_and_tasks
 
-console = Console()
+console = console_for()
 
 
 def validate(
