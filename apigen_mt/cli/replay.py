@@ -41,6 +41,7 @@ def replay(
         databases.mkdir(parents=True, exist_ok=True)
     sink = out.open("w", encoding="utf-8") if out else sys.stdout
     failed = 0
+    bar = _progress(len(task_list))
     try:
         for index, task in enumerate(task_list):
             line: dict = {"task_index": index}
@@ -56,7 +57,11 @@ def replay(
                 line.update(observations=None, state_hash=None, error=str(exc))
             sink.write(json.dumps(line, ensure_ascii=False) + "\n")
             sink.flush()
+            if bar:
+                bar.advance(bar.task_ids[0])
     finally:
+        if bar:
+            bar.stop()
         if out:
             sink.close()
         env.close()
@@ -65,3 +70,27 @@ def replay(
     if failed:
         typer.echo(f"{failed} tasks could not be replayed (see their error)", err=True)
         raise typer.Exit(1)
+
+
+def _progress(total: int):
+    """Counts and an ETA on stderr for files large enough to wait for (stdout stays the
+    JSON lines)."""
+    if total < 50:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from .running import console_for
+
+    bar = Progress(
+        TextColumn("replaying tasks"), BarColumn(), MofNCompleteColumn(), TextColumn("eta"),
+        TimeRemainingColumn(), console=console_for(stderr=True), transient=True,
+    )  # fmt: skip
+    bar.add_task("replay", total=total)
+    bar.start()
+    return bar
