@@ -14,23 +14,26 @@ def test_graph_diagrams_are_current(retail_env):
     )
 
 
-def test_langgraph_json_lists_every_graph_factory():
+def test_langgraph_json_serves_every_graph_of_the_method():
+    """Each phase graph in graphs/ has its served counterpart (apigen_mt.studio), whose
+    context is plain JSON; tests/test_studio.py runs them all from the server."""
     import importlib
     import json
 
     spec = json.loads((DOC.parents[1] / "langgraph.json").read_text())["graphs"]
     graphs_dir = DOC.parents[1] / "graphs"
     factories = {
-        f"apigen_mt.graphs.{p.stem}:{line.split('(')[0].removeprefix('def ')}"
+        line.split("(")[0].removeprefix("def build_").removesuffix("_graph")
         for p in graphs_dir.glob("*.py")
         for line in p.read_text().splitlines()
         if line.startswith("def build_") and line.split("(")[0].endswith("_graph")
     }
-    assert set(spec.values()) == factories
-    for target in spec.values():
-        module, name = target.split(":")
-        graph = getattr(importlib.import_module(module), name)()
-        assert graph.get_graph().nodes  # compiles with no arguments, as `langgraph dev` calls it
+    assert set(spec) == factories
+    for name, target in spec.items():
+        module, attr = target.split(":")
+        graph = getattr(importlib.import_module(module), attr)
+        assert graph.name == name and graph.get_graph().nodes  # a compiled graph, no factory
+        assert graph.context_schema.__name__ == "RunOptions"
 
 
 def test_the_world_example_runs_as_written(tmp_path, cache_dir):
