@@ -174,6 +174,7 @@ def extra_stage(stage: Stage):
 async def accept(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     ctx, blueprint_id = runtime.context, state["blueprint_id"]
     ctx.store.update_blueprint(blueprint_id, status="accepted", stage="committee")
+    _note(ctx, state, "")
     ctx.examples.add(json.dumps(ctx.store.blueprint(blueprint_id)["data"]))
     return {
         "status": "accepted",
@@ -191,6 +192,7 @@ async def feedback(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
         "outcome": "failed",
         "reasons": reasons,
     }
+    _note(ctx, state, "" if state["round"] >= ctx.rounds_limit else "feedback")
     if state["round"] >= ctx.rounds_limit:
         every = [
             f"round {h['round']}: {r}"
@@ -225,14 +227,24 @@ async def _after_feedback(state: BlueprintState) -> str:
     return END if state.get("status") == "rejected" else "propose"
 
 
+def _note(ctx: BlueprintContext, state: Any, stage: str) -> None:
+    """Tell the progress display where an attempt is (round and stage); "" when done."""
+    if ctx.on_stage is not None and "attempt" in state:
+        ctx.on_stage(state["attempt"], state.get("round") or 1, stage)
+
+
 def then(node, there: str, on_failure: str = "feedback"):
     """`node`, then `there`, or `on_failure` when the node found reasons to reject: the
     node names its successor with a Command (no routing step, no state re-read). Add it
     with `destinations=(there, on_failure)` so the drawn graph shows both edges."""
 
     async def routed(state: Any, runtime: Ctx) -> Command:
+        _note(runtime.context, state, node.__name__)
         update = await node(state, runtime)
-        return Command(update=update, goto=on_failure if update.get("reasons") else there)
+        goto = on_failure if update.get("reasons") else there
+        if goto == "committee":
+            _note(runtime.context, state, "committee")
+        return Command(update=update, goto=goto)
 
     routed.__name__ = node.__name__
     return routed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -47,6 +48,8 @@ class BlueprintContext:
     user_pool: list[str] | None = None  # the run's users (sampling.user_pool); None: any
     graph: ApiGraph | None = None  # built from the environment when None
     examples: ExamplePool | None = field(default=None)
+    # Where attempts are, for a progress display: (attempt, round, stage); stage "" = done.
+    on_stage: Callable[[int, int, str], None] | None = None
 
     def __post_init__(self) -> None:
         if self.graph is None:

@@ -103,6 +103,7 @@ class PipelineContext:
             run_id=self.run_id,
             seed=c.seed,
             user_pool=user_pool(self.env, c.n, c.recombine_rate, c.seed),
+            on_stage=getattr(self.progress, "attempt_at", None),
         )
         self.phase2 = DialogueContext(
             env=self.env,

@@ -219,3 +219,44 @@ def test_config_rejects_a_budget_without_a_target():
         PipelineConfig(domain="retail", n=3, max_attempts=5)
     assert PipelineConfig(domain="retail", n=3, target=2).attempt_budget == 30
     assert json.dumps(PipelineConfig(domain="retail").identity())
+
+
+async def test_progress_sees_each_attempt_move_through_rounds_and_stages(retail_env):
+    """The display learns where attempts are within their rounds, not only when they end."""
+
+    class Watcher:
+        def __init__(self):
+            self.where: list[tuple[int, int, str]] = []
+
+        def __call__(self, stage, count):
+            pass
+
+        def attempt_at(self, attempt, round, stage):
+            self.where.append((attempt, round, stage))
+
+    watcher = Watcher()
+    store = RunStore()
+    ctx = make_ctx(retail_env, store, progress=watcher)
+    await run_pipeline(ctx)
+    stages = [s for _, _, s in watcher.where]
+    assert {"propose", "format", "execution", "policy"} <= set(stages)
+    assert "committee" in stages and "" in stages  # an accepted one reached the vote, ended
+    assert "feedback" in stages  # a rejected first round went to feedback
+    assert max(r for _, r, _ in watcher.where) >= 2  # and on to round 2
+    attempts = {a for a, _, _ in watcher.where}
+    ended = {a for a, _, s in watcher.where if s == ""}
+    assert ended == attempts  # every attempt's last word is "done"
+
+
+def test_the_bars_show_attempts_in_flight():
+    from rich.console import Console
+
+    from apigen_mt.cli.running import StageBars
+
+    bars = StageBars(Console(record=True, width=120))
+    bars.attempt_at(3, 2, "committee")
+    bars.attempt_at(5, 1, "propose")
+    line = bars.bars.tasks[-1].description
+    assert line == "in flight: #3 round 2 at committee; #5 round 1 at propose"
+    bars.attempt_at(3, 2, "")
+    assert bars.bars.tasks[-1].description == "in flight: #5 round 1 at propose"

@@ -62,6 +62,23 @@ class StageBars:
         self.tasks: dict[str, Any] = {}
         self._status: Any = None
         self._limit: Any = None  # a CallLimit to show beside the bars
+        self._where: dict[int, tuple[int, str]] = {}  # attempt -> (round, stage) in flight
+        self._stages: Any = None
+
+    def attempt_at(self, attempt: int, round: int, stage: str) -> None:
+        """Where each attempt in flight is: a line under the bars ("" = the attempt is
+        done), so a run shows movement within attempts, not only per finished one."""
+        if stage:
+            self._where[attempt] = (round, stage)
+        else:
+            self._where.pop(attempt, None)
+        shown = sorted(self._where.items())[:4]
+        text = "; ".join(f"#{a} round {r} at {s}" for a, (r, s) in shown)
+        more = len(self._where) - len(shown)
+        if self._stages is None:
+            self._stages = self.bars.add_task("", total=None, accepted="", failed="")
+        line = f"in flight: {text}{f' (+{more})' if more > 0 else ''}" if text else ""
+        self.bars.update(self._stages, description=line)
 
     def watch(self, limit: Any) -> None:
         """Show this run's LLM call limit (it shrinks on 429s and grows back)."""
