@@ -17,5 +17,7 @@ def resolved_endpoint(settings: ModelSettings, *, say=print) -> Iterator[ModelSe
         yield settings
         return
     say(NOTICE)
+    say("Waiting for the embedded model: starting two llama.cpp servers (chat, tool calls)...")
     with EmbeddedModel() as embedded:
+        say(f"Embedded model ready in {embedded.started_in:.1f} s.")
         yield pointed_at(settings, embedded.chat.base_url, MODEL_NAME, embedded.tools.base_url)
