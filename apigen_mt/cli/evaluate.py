@@ -19,6 +19,7 @@ from apigen_mt.models import chat_model
 from apigen_mt.pricing import PriceTable
 from apigen_mt.runs import RunNotFound, eval_environment, open_eval, store_at
 from apigen_mt.settings import load_settings
+from apigen_mt.tracing import tracing_from_env
 
 from .generate import DEFAULT_OUT
 from .running import StageBars, capped_for, console_for, first_line, run_to_end
@@ -95,7 +96,7 @@ def evaluate(
     except (KeyError, ValidationError, ValueError, RunNotFound, FileNotFoundError) as exc:
         raise typer.BadParameter(first_line(exc)) from None
     console.print(f"{'Resuming' if resumed else 'Starting'} evaluation [bold]{eval_id}[/]")
-    with resolved_endpoint(settings, say=console.print) as ready:
+    with resolved_endpoint(settings, say=console.print) as ready, tracing_from_env():
         models = EvalModels(
             assistant=chat_model("assistant", ready),
             human=chat_model("human", ready),

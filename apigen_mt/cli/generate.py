@@ -18,6 +18,7 @@ from apigen_mt.pricing import PriceTable
 from apigen_mt.report import run_report
 from apigen_mt.runs import RunNotFound, environment_for, open_run, store_at
 from apigen_mt.settings import load_settings
+from apigen_mt.tracing import tracing_from_env
 
 from .report_view import print_report
 from .running import StageBars, capped_for, console_for, first_line, run_to_end
@@ -121,7 +122,7 @@ def generate(
     except RunNotFound as exc:
         raise typer.BadParameter(str(exc), param_hint="--resume") from None
     console.print(f"{'Resuming' if resumed else 'Starting'} run [bold]{run_id}[/] in {out}")
-    with resolved_endpoint(settings, say=console.print) as ready:
+    with resolved_endpoint(settings, say=console.print) as ready, tracing_from_env():
         hint = f"apigen-mt generate --out {out} --resume {run_id}"
         with StageBars(console) as progress:
             if config.shards > 1 or ray:
