@@ -1,7 +1,10 @@
-"""The diagrams in docs/graphs.md are the graphs the code builds."""
+"""The docs are what the code does: graph diagrams, langgraph.json, the README front door,
+and every runnable snippet of docs/."""
 
 import json
 from pathlib import Path
+
+import pytest
 
 from apigen_mt.graphs.diagrams import diagrams
 
@@ -90,3 +93,37 @@ def test_the_readme_is_a_front_door_with_the_two_commands():
     assert 'pip install -e ".[local]" && apigen-mt generate --domain retail --n 2' in readme
     for page in ("worlds", "generating", "evaluation", "training", "architecture"):
         assert f"(docs/{page}.md" in readme
+
+
+def _snippets():
+    """Every ```python block of docs/ a reader would run: not the world example's files
+    (the test above writes and runs those) and not those marked `<!-- not run: why -->`."""
+    import re
+
+    for page in sorted(DOC.parent.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for match in re.finditer(r"(<!-- not run: [^>]*-->\n)?```python\n(.*?)```", text, re.S):
+            code = match.group(2)
+            if match.group(1) or code.startswith("# file: "):
+                continue
+            yield pytest.param(code, id=f"{page.stem}:{text[: match.start()].count(chr(10)) + 1}")
+
+
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+@pytest.mark.parametrize("code", list(_snippets()))
+def test_the_docs_python_snippets_run(code, tmp_path, monkeypatch, cache_dir):
+    """As a reader runs them, against a loopback endpoint that plays every role."""
+    import ast
+    import asyncio
+
+    from loopback import oracle_endpoint
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("APIGEN_MT_CACHE_DIR", str(cache_dir))
+    with oracle_endpoint(monkeypatch):
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT  # notebook-style `await` at the top
+        compiled = compile(code, "<docs snippet>", "exec", flags=flags)
+        result = eval(compiled, {"__name__": "__docs__"})
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
