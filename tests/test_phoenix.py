@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from loopback import oracle_endpoint
+from servers import free_port, served
 from typer.testing import CliRunner
 
 from apigen_mt.cli import app
@@ -25,12 +24,6 @@ from apigen_mt.cli import app
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 httpx = pytest.importorskip("httpx")
 PROJECT = "apigen-mt-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,34 +34,13 @@ def phoenix(tmp_path_factory):
     if command is None:
         pytest.skip("no `phoenix` command beside this Python")
     work = tmp_path_factory.mktemp("phoenix")
-    port, grpc = _free_port(), _free_port()
+    port, grpc = free_port(), free_port()
     env = {**os.environ, "PHOENIX_WORKING_DIR": str(work), "PHOENIX_PORT": str(port),
            "PHOENIX_GRPC_PORT": str(grpc), "PHOENIX_HOST": "127.0.0.1",
            "PHOENIX_TELEMETRY_ENABLED": "false"}  # fmt: skip
-    log = work / "phoenix.log"
-    with log.open("w") as sink:
-        server = subprocess.Popen(
-            [command, "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"phoenix serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with served([command, "serve"], f"{url}/healthz", work / "phoenix.log", env=env):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def _all_spans(url: str) -> list[dict]:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from servers import free_port, served
 from typer.testing import CliRunner
 
 from apigen_mt.cli import app
@@ -32,46 +30,20 @@ def _langgraph() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, cache_dir):
+def server(tmp_path_factory, cache_dir):
     """The in-memory server on the checkout, and the scripted endpoint its runs call."""
     command = _langgraph()
     oracle = OracleRoles()
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("langgraph") / "server.log"
+    url = f"http://127.0.0.1:{port}"
     with FakeOpenAIServer(responder=oracle.fake_server_responder()) as endpoint:
         env = {**os.environ, "APIGEN_MT_API_KEY": "test", "APIGEN_MT_CACHE_DIR": str(cache_dir)}
         env.pop("LANGSMITH_TRACING", None)
-        with log.open("w") as sink:
-            server = subprocess.Popen(
-                [command, "dev", "--no-browser", "--no-reload", "--port", str(port)],
-                cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"langgraph dev did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
+        command = [command, "dev", "--no-browser", "--no-reload", "--port", str(port)]
+        with served(command, f"{url}/ok", log, cwd=REPO, env=env):
             yield url, endpoint.base_url, log
-        finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
 
 
 def _run(url: str, graph: str, context: dict, log: Path) -> dict:
@@ -86,8 +58,8 @@ def _run(url: str, graph: str, context: dict, log: Path) -> dict:
     return result
 
 
-def test_every_graph_runs_from_the_server(served, tmp_path):
-    url, base_url, log = served
+def test_every_graph_runs_from_the_server(server, tmp_path):
+    url, base_url, log = server
     listed = httpx.post(f"{url}/assistants/search", json={}, timeout=10).json()
     assert {a["graph_id"] for a in listed} == {
         "blueprint", "recombine", "dialogue", "pipeline", "evaluate"
