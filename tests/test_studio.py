@@ -41,8 +41,9 @@ def server(tmp_path_factory, cache_dir):
     with FakeOpenAIServer(responder=oracle.fake_server_responder()) as endpoint:
         env = {**os.environ, "APIGEN_MT_API_KEY": "test", "APIGEN_MT_CACHE_DIR": str(cache_dir)}
         env.pop("LANGSMITH_TRACING", None)
-        command = [command, "dev", "--no-browser", "--no-reload", "--port", str(port)]
-        with served(command, f"{url}/ok", log, cwd=REPO, env=env):
+        config = ["--config", str(REPO / "langgraph.json")]  # its state files go to cwd
+        command = [command, "dev", "--no-browser", "--no-reload", "--port", str(port), *config]
+        with served(command, f"{url}/ok", log, cwd=log.parent, env=env):
             yield url, endpoint.base_url, log
 
 
