@@ -271,23 +271,54 @@ def _publish(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def copy_cached(source: Path, cache_dir: Path | None) -> Path:
-    """A read-only copy of a user's database in the cache, keyed by its content. The user's
-    file is only ever opened read-only (a `mode=ro` connection), and copied with SQLite's
-    backup API, so a file in WAL mode is copied with its committed frames."""
+def read_only_copy(source: Path) -> sqlite3.Connection:
+    """A user's database in memory. Their file is only ever opened read-only (`mode=ro`)
+    and copied with SQLite's backup API, so a file in WAL mode comes with its committed
+    frames."""
     source = Path(source)
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no such database file")
     try:
         src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-        mem = sqlite3.connect(":memory:")
+        mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         src.backup(mem)
         src.close()
+        mem.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         raise ValueError(f"{source}: not a readable SQLite database ({exc})") from None
+    return mem
+
+
+# (file, mtime, size, and the same for a -wal beside it; cache dir) -> its cached copy:
+# a run asks for a world's copy several times, and each would read the whole file.
+_COPIES: dict[tuple, Path] = {}
+
+
+def copy_cached(source: Path, cache_dir: Path | None) -> Path:
+    """A read-only copy of a user's database in the cache, keyed by its content; read
+    again only when the file (or its -wal) changed since this process last copied it."""
+    source = Path(source)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    identity = (str(cache), *_file_identity(source), *_file_identity(Path(f"{source}-wal")))
+    known = _COPIES.get(identity)
+    if known is not None and known.exists():
+        return known
+    _COPIES[identity] = path = _copy_cached(source, cache)
+    return path
+
+
+def _file_identity(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), None, None)
+    return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _copy_cached(source: Path, cache: Path) -> Path:
+    mem = read_only_copy(source)
     image = mem.serialize()
     content = hashlib.sha256(image).hexdigest()[:16]
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
     path = cache / f"world-{content}.sqlite"
     if path.exists():
         mem.close()

@@ -81,3 +81,13 @@ def taubench_airline_env(taubench_airline_dir, cache_dir) -> Environment:
 def airline_env(cache_dir) -> Environment:
     """The generated airline database (seed 0): no external data needed."""
     return Environment.generated("airline", seed=0, cache_dir=cache_dir)
+
+
+@pytest.fixture()
+def cli_env(monkeypatch, cache_dir):
+    """The CLI as a user runs it: this session's database cache, no stray endpoint or
+    price settings from the machine's environment."""
+    monkeypatch.setenv("APIGEN_MT_CACHE_DIR", str(cache_dir))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "APIGEN_MT_PRICES"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch

@@ -18,11 +18,8 @@ pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
 
 @pytest.fixture()
-def env_vars(monkeypatch, cache_dir):
-    monkeypatch.setenv("APIGEN_MT_CACHE_DIR", str(cache_dir))
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "APIGEN_MT_PRICES"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
+def env_vars(cli_env):
+    return cli_env
 
 
 def cli(*args: str):

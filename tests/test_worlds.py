@@ -32,14 +32,6 @@ def original(world) -> str:
     return digest(world / "app.sqlite")
 
 
-@pytest.fixture()
-def cli_env(monkeypatch, cache_dir):
-    monkeypatch.setenv("APIGEN_MT_CACHE_DIR", str(cache_dir))
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "APIGEN_MT_PRICES"):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
 def cli(*args: str):
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
@@ -421,3 +413,22 @@ def test_a_run_refuses_to_resume_on_a_changed_world_database(cli_env, tmp_path):
         assert (
             fresh.exit_code == 0 and json.loads(fresh.stdout.splitlines()[-1])["run_id"] != run_id
         )
+
+
+def test_a_worlds_database_is_read_once_until_it_changes(tmp_path, monkeypatch):
+    """A run asks for its world's cached copy several times (opening the run, its workers,
+    the environment); only a changed file is read again."""
+    from apigen_mt.environments import environment
+
+    world = world_copy(tmp_path)
+    reads = []
+    real = environment.read_only_copy
+    monkeypatch.setattr(environment, "read_only_copy", lambda p: reads.append(p) or real(p))
+    first = [environment.copy_cached(world / "app.sqlite", tmp_path / "c") for _ in range(3)]
+    assert len(set(first)) == 1 and len(reads) == 1
+    conn = sqlite3.connect(world / "app.sqlite")
+    conn.execute("UPDATE Product SET InStock = InStock + 1")
+    conn.commit()
+    conn.close()
+    changed = environment.copy_cached(world / "app.sqlite", tmp_path / "c")
+    assert len(reads) == 2 and changed != first[0]

@@ -18,6 +18,7 @@ from typing import Any
 
 from apigen_mt.tools import Tool, ToolExecutor, ToolSet, ToolUnavailable
 
+from ..environment import read_only_copy
 from ..registry import Domain, TaskHooks
 from ..rules import RuleSet
 from ..schema import Schema
@@ -259,14 +260,9 @@ def _related(argument: str, key: str) -> bool:
 def _private_copy(path: Path) -> sqlite3.Connection:
     """The user's database in memory (their file is opened read-only, never written)."""
     try:
-        src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        src.backup(conn)
-        src.close()
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error as exc:
-        raise WorldError(f"{path}: not a readable SQLite database ({exc})") from None
-    return conn
+        return read_only_copy(path)
+    except (ValueError, FileNotFoundError) as exc:
+        raise WorldError(str(exc)) from None
 
 
 def _rules(config: WorldConfig) -> RuleSet:
