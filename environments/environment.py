@@ -87,6 +87,24 @@ class Environment:
             ),
         )
 
+    @classmethod
+    def from_tau2(
+        cls, domain: Domain | str, data_dir: Path | str | None = None, *, cache_dir: Path | None = None
+    ) -> Environment:
+        """τ²-bench's `db.json` for this domain (from `data_dir`, or `$TAU2_DATA_DIR`),
+        imported once (cached by content)."""
+        from .tau2.data import read_db_json, tau2_data_dir
+
+        domain = get_domain(domain) if isinstance(domain, str) else domain
+        if domain.tau2 is None:
+            raise ValueError(f"domain {domain.name!r} has no τ² import")
+        folder = tau2_data_dir(domain.tau2.tau2_name, data_dir)
+        data = read_db_json(folder)
+        content = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        name = f"{domain.name}-tau2-{content}-v{domain.data_version}.sqlite"
+        master = _build_cached(domain, cache_dir, name, lambda db: domain.tau2.import_db(db, data))
+        return cls(domain, master)
+
     @property
     def master(self) -> sqlite3.Connection:
         """Read-only connection to the master (writes raise sqlite3.OperationalError)."""

@@ -62,6 +62,9 @@ class Domain:
     data_version: str = "1"  # bump when `generate` or the schema changes: invalidates caches
     taubench: TaubenchAdapter | None = None
     taubench_files: tuple[str, ...] = ()
+    # τ²-bench's `db.json` <-> our tables (environments.tau2.Tau2Adapter): a domain with it
+    # loads τ²'s data and reports τ²'s state hash.
+    tau2: Any = None
     max_feedback_rounds: int = 3
     tasks: TaskHooks | None = None  # phase-1 hooks; a domain without them can't propose
     # A world's own database file (environments/worlds): the master is a copy of it, never

@@ -221,6 +221,43 @@ def insert_products(db: sqlite_utils.Database, products: dict[str, dict]) -> Non
     )
 
 
+# -- writes (through db.execute only, so the executor's savepoint covers them) ---------------
+
+
+def payment_methods_of(db: sqlite_utils.Database, user_id: str) -> dict[str, dict[str, Any]]:
+    return load_users(db, [user_id])[user_id]["payment_methods"]
+
+
+def set_balance(db: sqlite_utils.Database, payment_method_id: str, balance: Any) -> None:
+    db.execute(
+        "UPDATE payment_methods SET balance = ? WHERE payment_method_id = ?",
+        [balance, payment_method_id],
+    )
+
+
+def add_payment(
+    db: sqlite_utils.Database, order: dict, kind: str, amount: Any, method_id: str
+) -> None:
+    db.execute(
+        "INSERT INTO payments (order_id, position, transaction_type, amount, "
+        "payment_method_id) VALUES (?, ?, ?, ?, ?)",
+        [order["order_id"], len(order["payment_history"]), kind, amount, method_id],
+    )
+    order["payment_history"].append(
+        {"transaction_type": kind, "amount": amount, "payment_method_id": method_id}
+    )
+
+
+def set_order(db: sqlite_utils.Database, order: dict, **values: Any) -> None:
+    table = SCHEMA["orders"]
+    encoded = table.encode(values)
+    cols = ", ".join(f'"{c}" = ?' for c in encoded)
+    db.execute(
+        f"UPDATE orders SET {cols} WHERE order_id = ?", [*encoded.values(), order["order_id"]]
+    )
+    order.update(values)
+
+
 class RetailTaubench:
     """τ-bench JSON ⇄ retail tables."""
 

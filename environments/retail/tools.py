@@ -15,8 +15,15 @@ from sqlite_utils import Database
 from apigen_mt.environments.common_tools import calculate, think, transfer_to_human_agents
 from apigen_mt.tools import ToolError, as_sent, tool
 
-from .records import load_orders, load_products, load_users
-from .schema import SCHEMA
+from .records import (
+    add_payment,
+    load_orders,
+    load_products,
+    load_users,
+    payment_methods_of,
+    set_balance,
+    set_order,
+)
 
 OrderId = Annotated[
     str, Field(description="The order id, such as '#W0000000', with its leading '#'.")
@@ -45,38 +52,6 @@ def _order(db: Database, order_id: str) -> dict[str, Any]:
     if order_id not in found:
         raise ToolError("order not found")
     return found[order_id]
-
-
-def _payment_methods(db: Database, user_id: str) -> dict[str, dict[str, Any]]:
-    return load_users(db, [user_id])[user_id]["payment_methods"]
-
-
-def _set_balance(db: Database, payment_method_id: str, balance: Any) -> None:
-    db.execute(
-        "UPDATE payment_methods SET balance = ? WHERE payment_method_id = ?",
-        [balance, payment_method_id],
-    )
-
-
-def _add_payment(db: Database, order: dict, kind: str, amount: Any, method_id: str) -> None:
-    db.execute(
-        "INSERT INTO payments (order_id, position, transaction_type, amount, "
-        "payment_method_id) VALUES (?, ?, ?, ?, ?)",
-        [order["order_id"], len(order["payment_history"]), kind, amount, method_id],
-    )
-    order["payment_history"].append(
-        {"transaction_type": kind, "amount": amount, "payment_method_id": method_id}
-    )
-
-
-def _set_order(db: Database, order: dict, **values: Any) -> None:
-    table = SCHEMA["orders"]
-    encoded = table.encode(values)
-    cols = ", ".join(f'"{c}" = ?' for c in encoded)
-    db.execute(
-        f"UPDATE orders SET {cols} WHERE order_id = ?", [*encoded.values(), order["order_id"]]
-    )
-    order.update(values)
 
 
 def _price_difference(db: Database, order: dict, item_ids: list[str], new_item_ids: list[str]):
@@ -121,11 +96,11 @@ def cancel_pending_order(
         raise ToolError("invalid reason")
     for payment in list(order["payment_history"]):
         method_id = payment["payment_method_id"]
-        _add_payment(db, order, "refund", payment["amount"], method_id)
+        add_payment(db, order, "refund", payment["amount"], method_id)
         if "gift_card" in method_id:  # gift cards are refunded immediately
-            method = _payment_methods(db, order["user_id"])[method_id]
-            _set_balance(db, method_id, round(method["balance"] + payment["amount"], 2))
-    _set_order(db, order, status="cancelled", cancel_reason=reason)
+            method = payment_methods_of(db, order["user_id"])[method_id]
+            set_balance(db, method_id, round(method["balance"] + payment["amount"], 2))
+    set_order(db, order, status="cancelled", cancel_reason=reason)
     return order
 
 
@@ -154,13 +129,13 @@ def exchange_delivered_order_items(
         raise ToolError("non-delivered order cannot be exchanged")
     diff_price, _ = _price_difference(db, order, item_ids, new_item_ids)
     diff_price = round(diff_price, 2)
-    methods = _payment_methods(db, order["user_id"])
+    methods = payment_methods_of(db, order["user_id"])
     if payment_method_id not in methods:
         raise ToolError("payment method not found")
     method = methods[payment_method_id]
     if method["source"] == "gift_card" and method["balance"] < diff_price:
         raise ToolError("insufficient gift card balance to pay for the price difference")
-    _set_order(
+    set_order(
         db,
         order,
         status="exchange requested",
@@ -271,7 +246,7 @@ def modify_pending_order_address(
         "country": country,
         "zip": zip,
     }
-    _set_order(db, order, **address)
+    set_order(db, order, **address)
     order["address"] = {k: order.pop(k) for k in address}
     return order
 
@@ -299,17 +274,17 @@ def modify_pending_order_items(
     if order["status"] != "pending":
         raise ToolError("non-pending order cannot be modified")
     diff_price, products = _price_difference(db, order, item_ids, new_item_ids)
-    methods = _payment_methods(db, order["user_id"])
+    methods = payment_methods_of(db, order["user_id"])
     if payment_method_id not in methods:
         raise ToolError("payment method not found")
     method = methods[payment_method_id]
     if method["source"] == "gift_card" and method["balance"] < diff_price:
         raise ToolError("insufficient gift card balance to pay for the new item")
-    _add_payment(
+    add_payment(
         db, order, "payment" if diff_price > 0 else "refund", abs(diff_price), payment_method_id
     )
     if method["source"] == "gift_card":
-        _set_balance(db, payment_method_id, round(method["balance"] - diff_price, 2))
+        set_balance(db, payment_method_id, round(method["balance"] - diff_price, 2))
     for item_id, new_item_id in zip(item_ids, new_item_ids, strict=True):
         position, item = next(
             (p, i) for p, i in enumerate(order["items"]) if i["item_id"] == item_id
@@ -321,7 +296,7 @@ def modify_pending_order_items(
             "WHERE order_id = ? AND position = ?",
             [new_item_id, variant["price"], json.dumps(variant["options"]), order_id, position],
         )
-    _set_order(db, order, status="pending (item modified)")
+    set_order(db, order, status="pending (item modified)")
     return order
 
 
@@ -336,7 +311,7 @@ def modify_pending_order_payment(
     order = _order(db, order_id)
     if order["status"] != "pending":
         raise ToolError("non-pending order cannot be modified")
-    methods = _payment_methods(db, order["user_id"])
+    methods = payment_methods_of(db, order["user_id"])
     if payment_method_id not in methods:
         raise ToolError("payment method not found")
     history = order["payment_history"]
@@ -349,12 +324,12 @@ def modify_pending_order_payment(
     method = methods[payment_method_id]
     if method["source"] == "gift_card" and method["balance"] < amount:
         raise ToolError("insufficient gift card balance to pay for the order")
-    _add_payment(db, order, "payment", amount, payment_method_id)
-    _add_payment(db, order, "refund", amount, old_id)
+    add_payment(db, order, "payment", amount, payment_method_id)
+    add_payment(db, order, "refund", amount, old_id)
     if method["source"] == "gift_card":
-        _set_balance(db, payment_method_id, round(method["balance"] - amount, 2))
+        set_balance(db, payment_method_id, round(method["balance"] - amount, 2))
     if "gift_card" in old_id:
-        _set_balance(db, old_id, round(methods[old_id]["balance"] + amount, 2))
+        set_balance(db, old_id, round(methods[old_id]["balance"] + amount, 2))
     return order
 
 
@@ -405,7 +380,7 @@ def return_delivered_order_items(
     order = _order(db, order_id)
     if order["status"] != "delivered":
         raise ToolError("non-delivered order cannot be returned")
-    if payment_method_id not in _payment_methods(db, order["user_id"]):
+    if payment_method_id not in payment_methods_of(db, order["user_id"]):
         raise ToolError("payment method not found")
     if (
         "gift_card" not in payment_method_id
@@ -418,7 +393,7 @@ def return_delivered_order_items(
     for item_id in item_ids:
         if item_ids.count(item_id) > all_item_ids.count(item_id):
             raise ToolError("some item not found")
-    _set_order(
+    set_order(
         db,
         order,
         status="return requested",
