@@ -89,7 +89,11 @@ class Environment:
 
     @classmethod
     def from_tau2(
-        cls, domain: Domain | str, data_dir: Path | str | None = None, *, cache_dir: Path | None = None
+        cls,
+        domain: Domain | str,
+        data_dir: Path | str | None = None,
+        *,
+        cache_dir: Path | None = None,
     ) -> Environment:
         """τ²-bench's `db.json` for this domain (from `data_dir`, or `$TAU2_DATA_DIR`),
         imported once (cached by content)."""

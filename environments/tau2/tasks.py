@@ -95,7 +95,10 @@ def _instructions(ins: StructuredInstructions | str) -> str:
     if isinstance(ins, str):
         return ins
     tab = "\t"
-    lines = [f"Domain: {ins.domain}", f"Reason for call:\n{textwrap.indent(ins.reason_for_call, tab)}"]
+    lines = [
+        f"Domain: {ins.domain}",
+        f"Reason for call:\n{textwrap.indent(ins.reason_for_call, tab)}",
+    ]
     if ins.known_info is not None:
         lines.append(f"Known info:\n{textwrap.indent(ins.known_info, tab)}")
     if ins.unknown_info is not None:
@@ -106,8 +109,10 @@ def _instructions(ins: StructuredInstructions | str) -> str:
 
 def is_tau2_task_file(raw: Any) -> bool:
     """τ²'s shape (objects with `user_scenario`), not τ-bench's (`instruction`, `actions`)."""
-    return isinstance(raw, list) and bool(raw) and all(
-        isinstance(t, dict) and "user_scenario" in t for t in raw
+    return (
+        isinstance(raw, list)
+        and bool(raw)
+        and all(isinstance(t, dict) and "user_scenario" in t for t in raw)
     )
 
 
@@ -125,7 +130,9 @@ def load_tau2_tasks(path: Path | str, split: str | None = None) -> list[Tau2Task
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"{path}: task {i} ({item.get('id')!r}): {where}: {first['msg']}") from None
+            raise ValueError(
+                f"{path}: task {i} ({item.get('id')!r}): {where}: {first['msg']}"
+            ) from None
     if split is None:
         return tasks
     split_file = path.with_name(f"split_{path.stem}.json")

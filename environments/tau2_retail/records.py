@@ -65,9 +65,7 @@ class RetailTau2:
             if "exchange_price_difference" in o:
                 o["exchange_price_difference"] = as_float(o["exchange_price_difference"])
             orders_[oid] = o
-        RetailTaubench().import_data(
-            db, {"products": products, "users": users_, "orders": orders_}
-        )
+        RetailTaubench().import_data(db, {"products": products, "users": users_, "orders": orders_})
 
     def export_db(self, db: sqlite_utils.Database) -> dict[str, Any]:
         return {"products": load_products(db), "users": users(db), "orders": orders(db)}

@@ -17,13 +17,13 @@ from pydantic import BaseModel, ValidationError
 from sqlite_utils import Database
 
 from apigen_mt.environments.common_tools import transfer_to_human_agents
-from apigen_mt.environments.tau2.data import as_float
 from apigen_mt.environments.retail.records import (
     add_payment,
     load_products,
     set_balance,
     set_order,
 )
+from apigen_mt.environments.tau2.data import as_float
 from apigen_mt.tools import ToolError, as_sent, tool
 
 from .records import orders, users
@@ -113,8 +113,9 @@ def _check_counts(order: dict, item_ids: list, message: str) -> None:
 @tool()
 def calculate(
     db: Database,
-    expression: as_sent(str, "An arithmetic expression such as '2 + 2': numbers, + - * /, "
-                       "parentheses and spaces."),
+    expression: as_sent(
+        str, "An arithmetic expression such as '2 + 2': numbers, + - * /, parentheses and spaces."
+    ),
 ) -> str:
     """Calculate the result of an arithmetic expression, rounded to 2 decimals."""
     from apigen_mt.environments.calculator import evaluate
@@ -151,12 +152,16 @@ def cancel_pending_order(
     return order
 
 
-def _price_difference(db: Database, order: dict, item_ids: list, new_item_ids: list, *, modify: bool):
+def _price_difference(
+    db: Database, order: dict, item_ids: list, new_item_ids: list, *, modify: bool
+):
     """New minus old prices, with τ²'s checks in τ²'s order; the last variant looked up
     (τ²'s item swap stores it on every swapped item)."""
     if len(item_ids) != len(new_item_ids):
         # τ²: the exchange's text ends with a period, the modification's does not
-        raise ToolError("The number of items to be exchanged should match" + ("" if modify else "."))
+        raise ToolError(
+            "The number of items to be exchanged should match" + ("" if modify else ".")
+        )
     diff, variant = 0, None
     for item_id, new_item_id in zip(item_ids, new_item_ids, strict=False):
         if modify and item_id == new_item_id:
