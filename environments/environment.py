@@ -109,6 +109,30 @@ class Environment:
         master = _build_cached(domain, cache_dir, name, lambda db: domain.tau2.import_db(db, data))
         return cls(domain, master)
 
+    @classmethod
+    def for_data(
+        cls,
+        domain: Domain | str,
+        data_dir: Path | str | None = None,
+        *,
+        tasks_file: Path | str | None = None,
+        seed: int = 0,
+        cache_dir: Path | None = None,
+    ) -> Environment:
+        """The database a command runs on: a τ² domain's `db.json` (from `data_dir`, the
+        task file's own folder, or `$TAU2_DATA_DIR`), τ-bench's files in `data_dir`, or
+        the domain's generated data."""
+        domain = get_domain(domain) if isinstance(domain, str) else domain
+        if domain.tau2 is not None:
+            from .tau2.data import find_tau2_data
+
+            folder = find_tau2_data(domain.tau2.tau2_name, data_dir, tasks_file)
+            if folder is not None:
+                return cls.from_tau2(domain, folder, cache_dir=cache_dir)
+        elif data_dir:
+            return cls.from_taubench(domain, data_dir, cache_dir=cache_dir)
+        return cls.generated(domain, seed=seed, cache_dir=cache_dir)
+
     @property
     def master(self) -> sqlite3.Connection:
         """Read-only connection to the master (writes raise sqlite3.OperationalError)."""

@@ -24,6 +24,9 @@ class TaubenchTask(BaseModel):
     outputs: list[str] = Field(default_factory=list)
     # Ours, optional: how a computed output (a total) follows from the calls' results.
     computations: list[dict[str, str]] = Field(default_factory=list)
+    # A τ² task's own criteria (environments.tau2.tasks.as_task): its id, reward basis,
+    # gold actions with compare_args, communicate info, NL assertions, setup calls.
+    tau2: dict[str, Any] | None = None
 
 
 class ReplayResult(BaseModel):
@@ -45,9 +48,12 @@ def _to_hashable(item: Any) -> Any:
     return item
 
 
-def load_tasks(path: Path | str) -> list[TaubenchTask]:
-    """Tasks from a JSON list. A file that is not JSON, or a malformed task, raises
-    ValueError in plain words: the file, the task's index and each field at fault."""
+def load_tasks(path: Path | str, split: str | None = None) -> list[TaubenchTask]:
+    """Tasks from a JSON list: τ-bench's shape, or τ²'s `tasks.json` (with `split`, the
+    tasks of that split in `split_tasks.json` beside it). A file that is not JSON, or a
+    malformed task, raises ValueError in plain words: the file, the task and the field."""
+    from .tau2.tasks import as_task, is_tau2_task_file, load_tau2_tasks
+
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -56,6 +62,11 @@ def load_tasks(path: Path | str) -> list[TaubenchTask]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot be read ({exc})") from None
+    if is_tau2_task_file(raw):
+        tau2 = load_tau2_tasks(path, split)
+        return [TaubenchTask.model_validate(as_task(t, f"{path}#{t.id}")) for t in tau2]
+    if split is not None:
+        raise ValueError(f"--split {split}: {path} is not a τ² task file (τ-bench's have none)")
     if not isinstance(raw, list):
         raise ValueError(f"{path}: expected a JSON list of tasks, got {type(raw).__name__}")
     tasks = []
@@ -79,6 +90,33 @@ def _problem(error: dict[str, Any]) -> str:
     got = error.get("input")
     shown = "" if isinstance(got, dict | list) else f" (got {json.dumps(got)[:40]})"
     return f"{where} {message}{shown}"
+
+
+def reported_state_hash(env: Environment, sandbox) -> str:
+    """The state hash a user compares: τ²'s `get_db_hash()` for a τ² domain, else ours."""
+    if env.domain.tau2 is not None:
+        from .tau2.data import tau2_hash
+
+        return tau2_hash(env.domain.tau2.export_db(sandbox.db))
+    return sandbox.state_hash()
+
+
+def run_setup(sandbox, task: TaubenchTask | dict[str, Any]) -> None:
+    """A τ² task's initialization actions, before the episode or the gold replay. They are
+    not the agent's: they leave the trace empty. A failing one is an error (τ² raises)."""
+    tau2 = task.get("tau2") if isinstance(task, dict) else task.tau2
+    setup = (tau2 or {}).get("setup") or []
+    for call in setup:
+        if call["env_type"] != "assistant":
+            raise ValueError(
+                f"task {tau2.get('id')!r}: a user-side initialization action "
+                f"({call['func_name']}) needs a domain with user tools"
+            )
+        entry = sandbox.call(call["func_name"], call["arguments"])
+        if not entry.ok:
+            raise ValueError(f"task {tau2.get('id')!r}: initialization failed: {entry.observation}")
+    if setup:
+        sandbox.executor.trace.clear()
 
 
 def export_state(env: Environment, sandbox) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,6 @@ from loguru import logger
 logger.remove()
 logging.disable(logging.CRITICAL)
 
-from tau2.data_model.message import ToolCall  # noqa: E402
 from tau2.environment.environment import Environment  # noqa: E402
 from tau2.registry import registry  # noqa: E402
 
@@ -44,7 +43,7 @@ def call(environment, name: str, arguments: dict, requestor: str = "assistant") 
     try:
         resp = environment.make_tool_call(name, requestor=requestor, **arguments)
         environment.sync_tools()
-    except Exception as exc:  # noqa: BLE001 - what τ² does with any tool exception
+    except Exception as exc:  # what τ² does with any tool exception
         resp, raised = f"Error: {exc}", type(exc).__name__
     return {"content": Environment.to_json_str(resp), "error": raised is not None, "raised": raised}
 

@@ -12,13 +12,22 @@ import pytest
 from apigen_mt.environments import default_cache_dir
 
 
-def cached_venv(name: str, *requirements: str) -> str:
-    """The Python of `<cache>/<name>`, made with `requirements` installed the first time;
-    the test is skipped, with pip's reason, where they do not install."""
+def cached_venv(name: str, *requirements: str, base: list[str] | None = None, env=None) -> str:
+    """The Python of `<cache>/<name>`, made with `requirements` installed the first time
+    (by `base`, a Python command, default ours); the test is skipped, with the reason,
+    where that Python is missing or they do not install."""
     venv = default_cache_dir() / name
     python = venv / "bin" / "python"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        made = subprocess.run(
+            [*(base or [sys.executable]), "-m", "venv", str(venv)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if made.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            pytest.skip(f"cannot make the {name} venv: {made.stderr[-300:]}")
         install = subprocess.run(
             [str(python), "-m", "pip", "install", "-q", *requirements],
             capture_output=True,

@@ -17,18 +17,21 @@ app = typer.Typer(help="τ-bench compatibility.", no_args_is_help=True)
 
 
 def environment_and_tasks(
-    domain: str, tasks: Path, data_dir: Path | None, seed: int, cache_dir: Path | None
+    domain: str,
+    tasks: Path,
+    data_dir: Path | None,
+    seed: int,
+    cache_dir: Path | None,
+    split: str | None = None,
 ) -> tuple[Environment, list]:
-    """The domain's database (τ-bench's files, or generated) and the task file; exit 2 with
-    the reason when either cannot be had."""
+    """The domain's database (τ²'s db.json, τ-bench's files, or generated) and the task
+    file (τ-bench's or τ²'s shape, `split` of τ²'s); exit 2 with the reason when either
+    cannot be had."""
     try:
         dom = get_domain(domain)
-        env = (
-            Environment.from_taubench(dom, data_dir, cache_dir=cache_dir)
-            if data_dir
-            else Environment.generated(dom, seed=seed, cache_dir=cache_dir)
-        )
-        return env, load_tasks(tasks)
+        task_list = load_tasks(tasks, split)
+        env = Environment.for_data(dom, data_dir, tasks_file=tasks, seed=seed, cache_dir=cache_dir)
+        return env, task_list
     except KeyError as exc:
         typer.echo(f"error: {exc.args[0]}", err=True)
         raise typer.Exit(2) from None

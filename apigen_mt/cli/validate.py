@@ -18,11 +18,21 @@ console = console_for()
 def validate(
     domain: Annotated[str, typer.Option(help="retail, airline, banking, ...")],
     tasks: Annotated[
-        Path, typer.Option(help="Tasks JSON: a list of {user_id, instruction, actions, outputs}.")
+        Path,
+        typer.Option(
+            help="Tasks JSON: a list of {user_id, instruction, actions, outputs}, "
+            "or τ²'s tasks.json."
+        ),
     ],
+    split: Annotated[
+        str | None, typer.Option(help="A split of τ²'s split_tasks.json (train, test, base).")
+    ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder with τ-bench's JSON database files (default: generated data)."),
+        typer.Option(
+            help="τ-bench's JSON database files, or τ²'s domain folder with db.json "
+            "(default: beside a τ² task file, $TAU2_DATA_DIR, else generated)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated data (no --data-dir).")] = 0,
     as_json: Annotated[
@@ -31,7 +41,7 @@ def validate(
     cache_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Check each task: format, execution, policy, outputs. Exit 1 if any task fails."""
-    env, task_list = environment_and_tasks(domain, tasks, data_dir, seed, cache_dir)
+    env, task_list = environment_and_tasks(domain, tasks, data_dir, seed, cache_dir, split)
     verdicts = validate_tasks(env, task_list)
     summary = summarize(verdicts)
     if as_json:

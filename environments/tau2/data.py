@@ -49,6 +49,22 @@ def tau2_data_dir(tau2_name: str, given: Path | str | None = None) -> Path:
     )
 
 
+def find_tau2_data(
+    tau2_name: str, given: Path | str | None, tasks_file: Path | str | None = None
+) -> Path | None:
+    """τ²'s data folder for a command: `given` (an error if it has none), else the task
+    file's own folder where τ²'s `db.json` sits beside it, else `$TAU2_DATA_DIR`'s, else
+    None (the domain's generated data)."""
+    if given is not None:
+        return tau2_data_dir(tau2_name, given)
+    if tasks_file is not None and (Path(tasks_file).parent / "db.json").is_file():
+        return Path(tasks_file).parent
+    try:
+        return tau2_data_dir(tau2_name) if os.environ.get(DATA_DIR_ENV) else None
+    except FileNotFoundError:
+        return None
+
+
 def read_db_json(folder: Path) -> dict[str, Any]:
     path = folder / "db.json"
     try:

@@ -87,14 +87,23 @@ def build(path: str) -> None:
             lines = rng.sample(PRODUCTS, rng.randint(1, 3))
             quantities = [rng.randint(1, 2) for _ in lines]
             total = round(sum(p[2] * q for p, q in zip(lines, quantities)), 2)
-            address = None if status == "Delivered" and rng.random() < 0.3 else (
-                f"{rng.randint(1, 99)} Rue de l'Été, {PEOPLE[customer_id - 1][3] or 'Madrid'}"
+            address = (
+                None
+                if status == "Delivered" and rng.random() < 0.3
+                else (
+                    f"{rng.randint(1, 99)} Rue de l'Été, {PEOPLE[customer_id - 1][3] or 'Madrid'}"
+                )
             )
             cur = conn.execute(
                 'INSERT INTO "Order" (CustomerId, Status, PlacedAt, ShippingAddress, Total) '
                 "VALUES (?,?,?,?,?)",
-                (customer_id, status, f"2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", address,
-                 total),
+                (
+                    customer_id,
+                    status,
+                    f"2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                    address,
+                    total,
+                ),
             )
             for line_no, (product, qty) in enumerate(zip(lines, quantities), 1):
                 conn.execute(

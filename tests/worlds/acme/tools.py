@@ -132,9 +132,7 @@ def update_shipping_address(conn: sqlite3.Connection, order_id: int, address: st
     return _order(conn, order_id)
 
 
-def refund_order_line(
-    conn: sqlite3.Connection, line: LineRef, reason: str = "damaged"
-) -> dict:
+def refund_order_line(conn: sqlite3.Connection, line: LineRef, reason: str = "damaged") -> dict:
     """Refund one line of a delivered order (quantity x unit price).
 
     Args:
@@ -182,8 +180,9 @@ def add_loyalty_points(conn: sqlite3.Connection, customer_id: int, points: int) 
     if cur.rowcount == 0:
         conn.rollback()
         raise LookupError("no such customer")
-    return _one(conn, "SELECT CustomerId, LoyaltyPoints FROM Customer WHERE CustomerId = ?",
-                (customer_id,))
+    return _one(
+        conn, "SELECT CustomerId, LoyaltyPoints FROM Customer WHERE CustomerId = ?", (customer_id,)
+    )
 
 
 def summarize(text: str) -> str:

@@ -34,21 +34,34 @@ CREATE INDEX users_email ON users(email);
 
 
 def convert(data_dir: Path, out: Path) -> None:
-    data = {n: json.loads((Path(data_dir) / f"{n}.json").read_text()) for n in ("users", "orders", "products")}
+    data = {
+        n: json.loads((Path(data_dir) / f"{n}.json").read_text())
+        for n in ("users", "orders", "products")
+    }
     conn = sqlite3.connect(out)
     conn.executescript(SCHEMA)
     for user_id, user in data["users"].items():
         conn.execute(
             "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
-            (user_id, user["email"], user["name"]["first_name"], user["name"]["last_name"],
-             user["address"]["zip"], json.dumps(user)),
+            (
+                user_id,
+                user["email"],
+                user["name"]["first_name"],
+                user["name"]["last_name"],
+                user["address"]["zip"],
+                json.dumps(user),
+            ),
         )
     for order_id, order in data["orders"].items():
-        conn.execute("INSERT INTO orders VALUES (?, ?, ?, ?)",
-                     (order_id, order["user_id"], order["status"], json.dumps(order)))
+        conn.execute(
+            "INSERT INTO orders VALUES (?, ?, ?, ?)",
+            (order_id, order["user_id"], order["status"], json.dumps(order)),
+        )
     for product_id, product in data["products"].items():
-        conn.execute("INSERT INTO products VALUES (?, ?, ?)",
-                     (product_id, product["name"], json.dumps(product)))
+        conn.execute(
+            "INSERT INTO products VALUES (?, ?, ?)",
+            (product_id, product["name"], json.dumps(product)),
+        )
     conn.commit()
     conn.close()
 
@@ -56,8 +69,15 @@ def convert(data_dir: Path, out: Path) -> None:
 def export(conn: sqlite3.Connection) -> dict:
     """The database in τ-bench's shape: {users: {...}, orders: {...}, products: {...}}."""
     return {
-        table: {key: json.loads(doc) for key, doc in conn.execute(f"SELECT {key_col}, doc FROM {table} ORDER BY rowid")}
-        for table, key_col in (("users", "user_id"), ("orders", "order_id"), ("products", "product_id"))
+        table: {
+            key: json.loads(doc)
+            for key, doc in conn.execute(f"SELECT {key_col}, doc FROM {table} ORDER BY rowid")
+        }
+        for table, key_col in (
+            ("users", "user_id"),
+            ("orders", "order_id"),
+            ("products", "product_id"),
+        )
     }
 
 

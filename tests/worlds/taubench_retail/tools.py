@@ -19,13 +19,17 @@ def _order(conn, order_id):
 
 
 def _save_order(conn, order):
-    conn.execute("UPDATE orders SET status = ?, doc = ? WHERE order_id = ?",
-                 (order["status"], json.dumps(order), order["order_id"]))
+    conn.execute(
+        "UPDATE orders SET status = ?, doc = ? WHERE order_id = ?",
+        (order["status"], json.dumps(order), order["order_id"]),
+    )
 
 
 def _save_user(conn, user_id, user):
-    conn.execute("UPDATE users SET zip = ?, doc = ? WHERE user_id = ?",
-                 (user["address"]["zip"], json.dumps(user), user_id))
+    conn.execute(
+        "UPDATE users SET zip = ?, doc = ? WHERE user_id = ?",
+        (user["address"]["zip"], json.dumps(user), user_id),
+    )
 
 
 def _price_difference(conn, order, item_ids, new_item_ids):
@@ -86,7 +90,9 @@ def find_user_id_by_email(conn: sqlite3.Connection, email: str) -> str:
     raise LookupError("user not found")
 
 
-def find_user_id_by_name_zip(conn: sqlite3.Connection, first_name: str, last_name: str, zip: str) -> str:
+def find_user_id_by_name_zip(
+    conn: sqlite3.Connection, first_name: str, last_name: str, zip: str
+) -> str:
     """Find user id by first name, last name, and zip code.
 
     Args:
@@ -96,7 +102,11 @@ def find_user_id_by_name_zip(conn: sqlite3.Connection, first_name: str, last_nam
     """
     rows = conn.execute("SELECT user_id, first_name, last_name, zip FROM users ORDER BY rowid")
     for user_id, first, last, code in rows:
-        if first.lower() == first_name.lower() and last.lower() == last_name.lower() and code == zip:
+        if (
+            first.lower() == first_name.lower()
+            and last.lower() == last_name.lower()
+            and code == zip
+        ):
             return user_id
     raise LookupError("user not found")
 
@@ -136,11 +146,18 @@ def get_user_details(conn: sqlite3.Connection, user_id: str) -> dict:
 
 def list_all_product_types(conn: sqlite3.Connection) -> dict:
     """List the name and product id of all product types."""
-    names = {name: pid for pid, name in conn.execute("SELECT product_id, name FROM products ORDER BY rowid")}
+    names = {
+        name: pid
+        for pid, name in conn.execute("SELECT product_id, name FROM products ORDER BY rowid")
+    }
     return dict(sorted(names.items()))
 
 
-def cancel_pending_order(conn: sqlite3.Connection, order_id: str, reason: Literal["no longer needed", "ordered by mistake"]) -> dict:
+def cancel_pending_order(
+    conn: sqlite3.Connection,
+    order_id: str,
+    reason: Literal["no longer needed", "ordered by mistake"],
+) -> dict:
     """Cancel a pending order. If the order is already processed or delivered, it cannot be cancelled.
 
     Args:
@@ -153,8 +170,13 @@ def cancel_pending_order(conn: sqlite3.Connection, order_id: str, reason: Litera
     user = _get(conn, "users", "user_id", order["user_id"])
     refunds = []
     for payment in order["payment_history"]:
-        refunds.append({"transaction_type": "refund", "amount": payment["amount"],
-                        "payment_method_id": payment["payment_method_id"]})
+        refunds.append(
+            {
+                "transaction_type": "refund",
+                "amount": payment["amount"],
+                "payment_method_id": payment["payment_method_id"],
+            }
+        )
         if "gift_card" in payment["payment_method_id"]:
             method = user["payment_methods"][payment["payment_method_id"]]
             method["balance"] = round(method["balance"] + payment["amount"], 2)
@@ -167,7 +189,13 @@ def cancel_pending_order(conn: sqlite3.Connection, order_id: str, reason: Litera
     return order
 
 
-def exchange_delivered_order_items(conn: sqlite3.Connection, order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str) -> dict:
+def exchange_delivered_order_items(
+    conn: sqlite3.Connection,
+    order_id: str,
+    item_ids: list[str],
+    new_item_ids: list[str],
+    payment_method_id: str,
+) -> dict:
     """Exchange items in a delivered order to new items of the same product type.
 
     Args:
@@ -195,7 +223,16 @@ def exchange_delivered_order_items(conn: sqlite3.Connection, order_id: str, item
     return order
 
 
-def modify_pending_order_address(conn: sqlite3.Connection, order_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str) -> dict:
+def modify_pending_order_address(
+    conn: sqlite3.Connection,
+    order_id: str,
+    address1: str,
+    address2: str,
+    city: str,
+    state: str,
+    country: str,
+    zip: str,
+) -> dict:
     """Modify the shipping address of a pending order.
 
     Args:
@@ -210,13 +247,25 @@ def modify_pending_order_address(conn: sqlite3.Connection, order_id: str, addres
     order = _order(conn, order_id)
     if order["status"] != "pending":
         raise ValueError("non-pending order cannot be modified")
-    order["address"] = {"address1": address1, "address2": address2, "city": city,
-                        "state": state, "country": country, "zip": zip}
+    order["address"] = {
+        "address1": address1,
+        "address2": address2,
+        "city": city,
+        "state": state,
+        "country": country,
+        "zip": zip,
+    }
     _save_order(conn, order)
     return order
 
 
-def modify_pending_order_items(conn: sqlite3.Connection, order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str) -> dict:
+def modify_pending_order_items(
+    conn: sqlite3.Connection,
+    order_id: str,
+    item_ids: list[str],
+    new_item_ids: list[str],
+    payment_method_id: str,
+) -> dict:
     """Modify items in a pending order to new items of the same product type.
 
     Args:
@@ -235,8 +284,13 @@ def modify_pending_order_items(conn: sqlite3.Connection, order_id: str, item_ids
     method = user["payment_methods"][payment_method_id]
     if method["source"] == "gift_card" and method["balance"] < diff:
         raise ValueError("insufficient gift card balance to pay for the new item")
-    order["payment_history"].append({"transaction_type": "payment" if diff > 0 else "refund",
-                                     "amount": abs(diff), "payment_method_id": payment_method_id})
+    order["payment_history"].append(
+        {
+            "transaction_type": "payment" if diff > 0 else "refund",
+            "amount": abs(diff),
+            "payment_method_id": payment_method_id,
+        }
+    )
     if method["source"] == "gift_card":
         method["balance"] = round(method["balance"] - diff, 2)
     for item_id, new_item_id in zip(item_ids, new_item_ids):
@@ -251,7 +305,9 @@ def modify_pending_order_items(conn: sqlite3.Connection, order_id: str, item_ids
     return order
 
 
-def modify_pending_order_payment(conn: sqlite3.Connection, order_id: str, payment_method_id: str) -> dict:
+def modify_pending_order_payment(
+    conn: sqlite3.Connection, order_id: str, payment_method_id: str
+) -> dict:
     """Modify the payment method of a pending order.
 
     Args:
@@ -274,7 +330,9 @@ def modify_pending_order_payment(conn: sqlite3.Connection, order_id: str, paymen
     method = user["payment_methods"][payment_method_id]
     if method["source"] == "gift_card" and method["balance"] < amount:
         raise ValueError("insufficient gift card balance to pay for the order")
-    history.append({"transaction_type": "payment", "amount": amount, "payment_method_id": payment_method_id})
+    history.append(
+        {"transaction_type": "payment", "amount": amount, "payment_method_id": payment_method_id}
+    )
     history.append({"transaction_type": "refund", "amount": amount, "payment_method_id": old})
     if method["source"] == "gift_card":
         method["balance"] = round(method["balance"] - amount, 2)
@@ -286,7 +344,16 @@ def modify_pending_order_payment(conn: sqlite3.Connection, order_id: str, paymen
     return order
 
 
-def modify_user_address(conn: sqlite3.Connection, user_id: str, address1: str, address2: str, city: str, state: str, country: str, zip: str) -> dict:
+def modify_user_address(
+    conn: sqlite3.Connection,
+    user_id: str,
+    address1: str,
+    address2: str,
+    city: str,
+    state: str,
+    country: str,
+    zip: str,
+) -> dict:
     """Modify the default address of a user.
 
     Args:
@@ -301,13 +368,21 @@ def modify_user_address(conn: sqlite3.Connection, user_id: str, address1: str, a
     user = _get(conn, "users", "user_id", user_id)
     if user is None:
         raise LookupError("user not found")
-    user["address"] = {"address1": address1, "address2": address2, "city": city,
-                       "state": state, "country": country, "zip": zip}
+    user["address"] = {
+        "address1": address1,
+        "address2": address2,
+        "city": city,
+        "state": state,
+        "country": country,
+        "zip": zip,
+    }
     _save_user(conn, user_id, user)
     return user
 
 
-def return_delivered_order_items(conn: sqlite3.Connection, order_id: str, item_ids: list[str], payment_method_id: str) -> dict:
+def return_delivered_order_items(
+    conn: sqlite3.Connection, order_id: str, item_ids: list[str], payment_method_id: str
+) -> dict:
     """Return some items of a delivered order. The order status will be changed to 'return requested'.
 
     Args:
@@ -321,8 +396,13 @@ def return_delivered_order_items(conn: sqlite3.Connection, order_id: str, item_i
     user = _get(conn, "users", "user_id", order["user_id"])
     if payment_method_id not in user["payment_methods"]:
         raise ValueError("payment method not found")
-    if "gift_card" not in payment_method_id and payment_method_id != order["payment_history"][0]["payment_method_id"]:
-        raise ValueError("payment method should be either the original payment method or a gift card")
+    if (
+        "gift_card" not in payment_method_id
+        and payment_method_id != order["payment_history"][0]["payment_method_id"]
+    ):
+        raise ValueError(
+            "payment method should be either the original payment method or a gift card"
+        )
     all_item_ids = [item["item_id"] for item in order["items"]]
     for item_id in item_ids:
         if item_ids.count(item_id) > all_item_ids.count(item_id):
