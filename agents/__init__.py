@@ -5,6 +5,7 @@ from .call_limit import CallLimit, limited_calls, llm_slot, observe_response
 from .feedback import FeedbackInput, FeedbackPlan, make_feedback
 from .human import STOP, HumanInput, HumanSimulator, Turn, is_stop, make_human
 from .human_judge import JudgeInput, JudgeScores, judge_schema, make_human_judge
+from .nl_judge import NLJudgeInput, NLVerdicts, make_nl_judge, verdicts_for
 from .proposer import Action, Blueprint, ProposerInput, make_proposer
 from .recombiner import CombinedInstruction, RecombineInput, make_recombiner
 from .reviewer import CRITERIA, Review, ReviewInput, make_reviewer
@@ -24,6 +25,8 @@ __all__ = [
     "HumanSimulator",
     "JudgeInput",
     "JudgeScores",
+    "NLJudgeInput",
+    "NLVerdicts",
     "ProposerInput",
     "RecombineInput",
     "Review",
@@ -40,9 +43,11 @@ __all__ = [
     "make_feedback",
     "make_human",
     "make_human_judge",
+    "make_nl_judge",
     "make_proposer",
     "make_recombiner",
     "make_reviewer",
     "observe_response",
     "structured",
+    "verdicts_for",
 ]

@@ -20,8 +20,15 @@ the order given."""
 class Assistant:
     name = "assistant"
 
-    def __init__(self, model: BaseChatModel, policy: str, tools: list[dict[str, Any]]):
-        self.system = SystemMessage(SYSTEM.format(policy=policy.strip()))
+    def __init__(
+        self,
+        model: BaseChatModel,
+        policy: str,
+        tools: list[dict[str, Any]],
+        system: str | None = None,
+    ):
+        # `system`: a whole system prompt of its own (τ²'s, under `eval --protocol tau2`)
+        self.system = SystemMessage(system or SYSTEM.format(policy=policy.strip()))
         self.tools = tools
         self.model = model.bind_tools(tools) if tools else model
 
@@ -50,6 +57,8 @@ def _named(config: RunnableConfig | None) -> RunnableConfig:
     return {"run_name": "assistant", **(config or {})}  # type: ignore[return-value]
 
 
-def make_assistant(model: BaseChatModel, policy: str, tools: list[dict[str, Any]]) -> Assistant:
+def make_assistant(
+    model: BaseChatModel, policy: str, tools: list[dict[str, Any]], system: str | None = None
+) -> Assistant:
     """The agent for a domain: its policy as system prompt, its tools bound for calling."""
-    return Assistant(model, policy, tools)
+    return Assistant(model, policy, tools, system)

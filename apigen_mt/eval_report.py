@@ -63,6 +63,9 @@ class EvalReport(BaseModel):
     per_task: list[TaskResult]
     failures: dict[str, int]  # failed trials by reason
     wrong_tables: dict[str, int]  # for wrong-state failures: which tables differ
+    # τ² tasks: each component's mean over trials, and each trial's reward and components
+    reward_components: dict[str, float] = {}
+    trial_rewards: list[dict[str, Any]] = []
     total: TokenLine
     cost_per_trial: float | None
 
@@ -81,6 +84,12 @@ def failure_kind(t: dict[str, Any]) -> str:
     """Why a trial failed, in a few words a reader can count."""
     if t["ended_by"] in ("human_failure", "assistant_failure"):
         return t["ended_by"].replace("_", " ")
+    info = t.get("reward_info")
+    if info:  # a τ² task: the components at 0, or the cut-off
+        if info.get("note"):
+            return f"cut off ({t['ended_by'].replace('_', ' ')}): 0"
+        zero = [k for k, v in info.get("components", {}).items() if v < 1]
+        return ", ".join(f"{k} 0" for k in zero) or "unverified"
     kinds = []
     if t["diff"]:
         kinds.append("wrong state")
@@ -125,6 +134,21 @@ def eval_report(
     for u in store.usage(eval_id):
         cost = prices.cost(u["model"], u["prompt_tokens"], u["completion_tokens"])
         total.add(u["calls"], u["prompt_tokens"], u["completion_tokens"], cost)
+    scored = [t for t in trials if t.get("reward_info")]
+    names = sorted({k for t in scored for k in t["reward_info"]["components"]})
+    components = {
+        k: sum(t["reward_info"]["components"].get(k, 0.0) for t in scored) / len(scored)
+        for k in names
+    }
+    trial_rewards = [
+        {
+            "task": sources.get(t["task_id"]) or t["task_id"],
+            "trial": t["attempt"],
+            "reward": t["reward"],
+            "components": t["reward_info"]["components"],
+        }
+        for t in scored
+    ]
     return EvalReport(
         eval_id=eval_id,
         label=config.get("label") or eval_id,
@@ -137,6 +161,8 @@ def eval_report(
         per_task=per_task,
         failures=dict(Counter(failure_kind(t) for t in failed).most_common()),
         wrong_tables=dict(tables.most_common()),
+        reward_components=components,
+        trial_rewards=trial_rewards,
         total=total,
         cost_per_trial=total.cost / len(trials) if trials and total.cost is not None else None,
     )

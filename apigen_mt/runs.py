@@ -94,7 +94,7 @@ def open_run(
 
 def environment_for(config: PipelineConfig) -> Environment:
     if config.data_dir:
-        return Environment.from_taubench(config.domain, config.data_dir)
+        return Environment.for_data(config.domain, config.data_dir)
     _pinned(config)  # a worker, too, refuses a world whose database changed under the run
     return Environment.generated(config.domain, seed=config.data_seed)
 
@@ -137,6 +137,6 @@ def eval_environment(store: RunStore, config) -> Environment:
         if row["domain"] != config.domain:
             raise ValueError(f"run {config.run} is a {row['domain']} run, not {config.domain}")
         return environment_for(PipelineConfig.model_validate(row["config"]))
-    if config.data_dir:
-        return Environment.from_taubench(config.domain, config.data_dir)
-    return Environment.generated(config.domain, seed=config.data_seed)
+    return Environment.for_data(
+        config.domain, config.data_dir, tasks_file=config.tasks_file, seed=config.data_seed
+    )

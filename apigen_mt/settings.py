@@ -17,10 +17,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-ROLES = ("proposer", "reviewer", "feedback", "recombiner", "human", "human_judge", "assistant")
+ROLES = (
+    "proposer", "reviewer", "feedback", "recombiner", "human", "human_judge", "assistant",
+    "nl_judge",
+)  # fmt: skip
 Role = Literal[
-    "proposer", "reviewer", "feedback", "recombiner", "human", "human_judge", "assistant"
-]
+    "proposer", "reviewer", "feedback", "recombiner", "human", "human_judge", "assistant",
+    "nl_judge",
+]  # fmt: skip
 StructuredMode = Literal["json_schema", "json_object"]
 PREFIX = "APIGEN_MT_"
 EMBEDDED_MAX_TOKENS = 512
@@ -70,9 +74,9 @@ _FIELDS = tuple(RoleSettings.model_fields)
 # Judging roles sample at temperature 0: a verdict should not depend on the draw, and the
 # committee's diversity comes from its models. The general APIGEN_MT_TEMPERATURE tunes the
 # roles that generate (proposer, feedback, recombiner, human, assistant); a judging role's
-# own variable (APIGEN_MT_REVIEWER_TEMPERATURE, APIGEN_MT_HUMAN_JUDGE_TEMPERATURE) still
-# sets it.
-JUDGING_ROLES = ("reviewer", "human_judge")
+# own variable (APIGEN_MT_REVIEWER_TEMPERATURE, APIGEN_MT_HUMAN_JUDGE_TEMPERATURE,
+# APIGEN_MT_NL_JUDGE_TEMPERATURE) still sets it. nl_judge grades τ²'s NL assertions.
+JUDGING_ROLES = ("reviewer", "human_judge", "nl_judge")
 
 
 def load_settings(

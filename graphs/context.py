@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from apigen_mt.agents import Assistant, make_assistant
+from apigen_mt.agents.tau2_user import tau2_agent_system
 from apigen_mt.environments import Environment
 from apigen_mt.tools.api_graph import ApiGraph
 
@@ -75,6 +76,12 @@ class DialogueContext:
     human: BaseChatModel
     assistant: BaseChatModel
     judge: BaseChatModel | None = None  # scores best-of-N candidates; None: first usable
+    nl_judge: BaseChatModel | None = None  # grades τ² tasks' NL assertions
+    # "tau2": τ²'s user simulator (these guidelines), greeting, agent prompt, stop tokens,
+    # steps (every message) and error limit, as `eval --protocol tau2` runs them.
+    protocol: str = "apigen"
+    tau2_guidelines: str = ""
+    max_errors: int = 10  # tool errors before a τ²-protocol episode is cut off
     best_of_n: int = 4
     max_steps: int = 30  # agent actions (tool calls, replies), as τ-bench counts steps
     max_resamples: int = 3  # extra rounds of candidates when none is usable
@@ -122,4 +129,5 @@ class DialogueContext:
     def agent(self) -> Assistant:
         """The assistant role with the domain's policy and tools bound (built once)."""
         domain = self.env.domain
-        return make_assistant(self.assistant, domain.policy, domain.tools.openai_schemas())
+        system = tau2_agent_system(domain.policy) if self.protocol == "tau2" else None
+        return make_assistant(self.assistant, domain.policy, domain.tools.openai_schemas(), system)

@@ -23,12 +23,21 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from apigen_mt.agents import RoleFailure, is_stop
+from apigen_mt.agents.tau2_user import (
+    TAU2_GREETING,
+    TAU2_STOP_TOKENS,
+    Tau2User,
+    is_tau2_stop,
+    tau2_user_system,
+)
+from apigen_mt.environments.taubench import run_setup
 from apigen_mt.tools import ToolUnavailable
 from apigen_mt.tools.langchain_tools import run_tool_calls
 
 from .context import DialogueContext
-from .human_turn import human_turn
+from .human_turn import human_turn, user_view
 from .state import DialogueState
+from .tau2_reward import failure_reasons, tau2_reward
 from .verify import verify
 
 Ctx = Runtime[DialogueContext]
@@ -39,6 +48,8 @@ async def human(state: DialogueState, runtime: Ctx) -> Command[Literal["assistan
     # No step check here: as in τ-bench, the user answers the agent's last action.
     ctx, task = runtime.context, runtime.context.task(state["task_id"])
     messages = ctx.transcript(state["episode_id"])
+    if ctx.protocol == "tau2":
+        return await _tau2_human(state, ctx, task, messages)
     choice = await human_turn(
         ctx.human,
         ctx.judge,
@@ -57,12 +68,30 @@ async def human(state: DialogueState, runtime: Ctx) -> Command[Literal["assistan
     return Command(goto="assistant")
 
 
+async def _tau2_human(state: DialogueState, ctx, task, messages) -> Command:
+    """τ²'s user turn: one sample, no guards; any of its three tokens ends the episode; a
+    step (τ² counts every message), checked before the turn as τ²'s orchestrator does."""
+    if state["steps"] >= ctx.max_steps:
+        return _end({"ended_by": "turn_limit"})
+    system = tau2_user_system(ctx.tau2_guidelines, task["instruction"])
+    reply = await Tau2User(ctx.human, system).ainvoke(user_view(messages))
+    if isinstance(reply, RoleFailure):
+        return _end({"ended_by": "human_failure", "reason": str(reply)})
+    ctx.say(state["episode_id"], [HumanMessage(reply)])
+    if is_tau2_stop(reply):
+        return _end({"ended_by": "user_stop", "steps": state["steps"] + 1})
+    return Command(update={"steps": state["steps"] + 1}, goto="assistant")
+
+
 async def assistant(
     state: DialogueState, runtime: Ctx
 ) -> Command[Literal["tools", "human", "verify"]]:
     ctx = runtime.context
+    tau2 = ctx.protocol == "tau2"
     if state["steps"] >= ctx.max_steps:
         return _end({"ended_by": "turn_limit"})
+    if tau2 and state.get("errors", 0) >= ctx.max_errors:
+        return _end({"ended_by": "error_limit"})
     transcript = ctx.transcript(state["episode_id"])
     reply = await ctx.agent.ainvoke(transcript)
     if _is_empty(reply):  # never hand the user an empty agent message: resample once
@@ -74,10 +103,11 @@ async def assistant(
         return _end({"ended_by": "assistant_failure", "reason": str(reply)})
     ctx.say(state["episode_id"], [reply])
     calls = reply.tool_calls or reply.invalid_tool_calls
-    return Command(
-        update={"steps": state["steps"] + agent_actions(reply)},
-        goto="tools" if calls else "human",
-    )
+    # τ² counts a step per message; τ-bench, per agent action
+    steps = state["steps"] + (1 if tau2 else agent_actions(reply))
+    if tau2 and TAU2_STOP_TOKENS[0] in reply.text:
+        return _end({"ended_by": "agent_stop", "steps": steps})
+    return Command(update={"steps": steps}, goto="tools" if calls else "human")
 
 
 async def tools(
@@ -91,6 +121,10 @@ async def tools(
     except ToolUnavailable as exc:  # a world's tool server failed: end the episode, say why
         return _end({"ended_by": "tool_failure", "reason": f"tools: {exc}"})
     ctx.say(state["episode_id"], answers)
+    if ctx.protocol == "tau2":  # a transfer is the user's to end (###TRANSFER###)
+        failed = sum(str(a.content).startswith("Error") for a in answers)
+        update = {"steps": state["steps"] + 1, "errors": state.get("errors", 0) + failed}
+        return Command(update=update, goto="assistant")
     if any(c["name"] == TRANSFER_TOOL for c in request.tool_calls):
         return _end({"ended_by": "transfer"})
     return Command(goto="assistant")
@@ -100,6 +134,7 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     ctx, task = runtime.context, runtime.context.task(state["task_id"])
     messages = ctx.transcript(state["episode_id"])
     said = [str(m.content) for m in messages if isinstance(m, AIMessage) and m.content]
+    tau2 = task.get("tau2")
     verdict = verify(
         ctx.env,
         ctx.sandboxes[state["sandbox_id"]],
@@ -107,12 +142,23 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         task.get("outputs", []),
         said,
         gold_hash=task.get("gold_hash"),
+        prepare=(lambda gold: run_setup(gold, task)) if tau2 else None,
     )
     ended_by = state.get("ended_by", "")
     reasons = [r for r in (state.get("reason", ""), verdict.reason) if r]
     # τ-bench's reward; how the dialogue ended is recorded. An episode whose tools failed
     # is never kept, whatever state it reached.
     accepted = verdict.accepted and ended_by != "tool_failure"
+    reward = None
+    if tau2:  # τ²'s reward instead: the product of its reward basis' components
+        reward = await tau2_reward(
+            tau2, messages, db_match=verdict.state_matches, ended_by=ended_by,
+            nl_judge_model=ctx.nl_judge,
+        )  # fmt: skip
+        accepted = reward.reward == 1.0 and ended_by != "tool_failure"
+        reasons = [r for r in (state.get("reason", ""),) if r] + failure_reasons(reward)
+        if not verdict.state_matches and "DB" in reward.components:
+            reasons.append(verdict.reason)
     fingerprint = _fingerprint(messages)
     duplicate = accepted and ctx.store.has_accepted(state["task_id"], fingerprint)
     ctx.store.save_trajectory(
@@ -127,6 +173,7 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         diff=verdict.diff,
         fingerprint=fingerprint,
         duplicate=int(duplicate),
+        **({"reward": reward.reward, "reward_info": reward.model_dump()} if reward else {}),
     )
     return {"accepted": accepted, "reason": "; ".join(reasons)}
 
@@ -184,9 +231,12 @@ async def run_dialogue(
     """One attempt in its own sandbox, discarded afterwards."""
     graph = graph or build_dialogue_graph()
     sandbox = ctx.env.sandbox()
+    run_setup(sandbox, ctx.task(task_id))  # a τ² task's initial state (none otherwise)
     ctx.sandboxes[sandbox.id] = sandbox
     episode_id = f"{task_id}:{attempt}:{uuid.uuid4().hex[:8]}"
     ctx.live[episode_id] = []  # a new episode: nothing said yet
+    if ctx.protocol == "tau2":  # τ²'s conversations open with the agent's greeting
+        ctx.say(episode_id, [AIMessage(TAU2_GREETING)])
     try:
         return await graph.ainvoke(
             {

@@ -13,7 +13,9 @@ evaluation continues where it stopped. Scores: `apigen_mt.eval_report`.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -23,6 +25,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from apigen_mt.agents import CallLimit, limited_calls
+from apigen_mt.agents.tau2_user import GUIDELINES_FILE, find_guidelines
 from apigen_mt.environments import Environment, domain_key
 from apigen_mt.environments.taubench import load_tasks
 from apigen_mt.store import RunStore
@@ -38,8 +41,13 @@ class EvalConfig(BaseModel):
     domain: str
     label: str = Field("", description="Names the model under test in reports")
     run: str | None = None  # evaluate a generation run's accepted blueprints ...
-    tasks_file: str | None = None  # ... or tasks in τ-bench's format
-    data_dir: str | None = None  # τ-bench-format data for tasks_file (else generated)
+    tasks_file: str | None = None  # ... or tasks in τ-bench's or τ²'s format
+    split: str | None = None  # a split of τ²'s split_tasks.json beside tasks_file
+    data_dir: str | None = None  # τ-bench's files or τ²'s db.json folder (else generated)
+    # "apigen": our dialogue (best-of-N user, guards). "tau2": τ²'s user-simulator
+    # guidelines, stop tokens, agent prompt and greeting, one user sample, its step and
+    # error limits, so pass^k is comparable with τ²'s leaderboard.
+    protocol: Literal["apigen", "tau2"] = "apigen"
     data_seed: int = 0
     # A world's database, by content (its cache copy's name): a resume on a changed file
     # is refused rather than mixing two states in one run.
@@ -51,6 +59,7 @@ class EvalConfig(BaseModel):
     concurrency: int = Field(16, ge=1, le=4096)
     best_of_n: int = Field(1, ge=1, le=16)
     max_steps: int = Field(30, ge=1, le=400)  # agent actions, τ-bench's steps (its default 30)
+    max_errors: int = Field(10, ge=1, le=400)  # tool errors: τ²'s limit (--protocol tau2)
 
     @field_validator("domain")
     @classmethod
@@ -63,6 +72,8 @@ class EvalConfig(BaseModel):
             raise ValueError("give exactly one task set: --run RUN or --tasks FILE")
         if self.holdout is not None and self.run is None:
             raise ValueError("--holdout splits a run's tasks; give --run")
+        if self.split is not None and self.tasks_file is None:
+            raise ValueError("--split picks τ² tasks; give --tasks (τ²'s tasks.json)")
         return self
 
 
@@ -75,9 +86,13 @@ def held_out(task_id: str, share: float, seed: int) -> bool:
 def task_set(config: EvalConfig, store: RunStore) -> list[dict[str, Any]]:
     """The tasks to evaluate: {user_id, instruction, persona, actions, outputs, source}."""
     if config.tasks_file:
-        tasks = [
-            {**t.model_dump(), "persona": "", "source": f"{config.tasks_file}#{i}"}
-            for i, t in enumerate(load_tasks(config.tasks_file))
+        tasks = [  # a τ² task is named by its own id, others by their place in the file
+            {
+                **t.model_dump(),
+                "persona": "",
+                "source": f"{config.tasks_file}#{t.tau2['id'] if t.tau2 else i}",
+            }
+            for i, t in enumerate(load_tasks(config.tasks_file, config.split))
         ]
     else:
         accepted = {b["id"] for b in store.blueprints(config.run, status="accepted")}
@@ -90,11 +105,28 @@ def task_set(config: EvalConfig, store: RunStore) -> list[dict[str, Any]]:
     return tasks[: config.limit] if config.limit else tasks
 
 
+def tau2_guidelines(config: EvalConfig) -> str:
+    """τ²'s user-simulator guidelines: from the τ² data folder holding the task file (its
+    `tau2/domains/<d>/tasks.json`), else `$TAU2_DATA_DIR`."""
+    roots = (
+        [Path(config.tasks_file).resolve().parents[i] for i in range(4)]
+        if config.tasks_file
+        else []
+    )
+    if os.environ.get("TAU2_DATA_DIR"):
+        roots.append(Path(os.environ["TAU2_DATA_DIR"]))
+    for root in roots:
+        if (root / GUIDELINES_FILE).is_file():
+            return find_guidelines(root)
+    return find_guidelines(roots[-1] if roots else None)  # raises, saying where it looked
+
+
 @dataclass
 class EvalModels:
     assistant: BaseChatModel  # the model under test
     human: BaseChatModel
     human_judge: BaseChatModel | None = None
+    nl_judge: BaseChatModel | None = None  # τ² tasks with NL assertions
 
 
 @dataclass
@@ -119,9 +151,13 @@ class EvalContext:
             human=self.models.human,
             assistant=self.models.assistant,
             judge=self.models.human_judge,
-            best_of_n=c.best_of_n,
+            nl_judge=self.models.nl_judge,
+            best_of_n=1 if c.protocol == "tau2" else c.best_of_n,
             max_steps=c.max_steps,
             seed=c.seed,
+            protocol=c.protocol,
+            tau2_guidelines=tau2_guidelines(c) if c.protocol == "tau2" else "",
+            max_errors=c.max_errors,
         )
 
 

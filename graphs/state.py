@@ -41,6 +41,8 @@ class DialogueState(TypedDict, total=False):
     sandbox_id: str  # the episode's sandbox, held in the context, never in state
     attempt: int
     steps: int
+    errors: int  # failed tool calls (τ²'s protocol ends an episode at its error limit)
     ended_by: str  # user_stop | transfer | turn_limit | human_failure | assistant_failure
+    # (τ² protocol also: agent_stop, error_limit)
     accepted: bool
     reason: str

@@ -37,10 +37,13 @@ def outputs_said(outputs: list[str], agent_messages: list[str]) -> list[str]:
     return [o for o in outputs if not any(o.lower() in c for c in contents)]
 
 
-def gold_state_hash(env: Environment, gold_actions: list[dict]) -> str:
+def gold_state_hash(env: Environment, gold_actions: list[dict], prepare=None) -> str:
     """The state hash the gold actions produce: computed once per task (tasks carry it as
-    `gold_hash`), so each trial's verification need not replay them."""
+    `gold_hash`), so each trial's verification need not replay them. `prepare` sets a
+    fresh sandbox up first (a τ² task's initial state)."""
     with env.sandbox() as gold:
+        if prepare is not None:
+            prepare(gold)
         gold.run(gold_actions)
         return gold.state_hash()
 
@@ -52,6 +55,7 @@ def verify(
     outputs: list[str],
     agent_messages: list[str],
     gold_hash: str | None = None,
+    prepare=None,
 ) -> Verdict:
     if gold_hash is not None and episode.state_hash() == gold_hash:
         missing = outputs_said(outputs, agent_messages)
@@ -66,6 +70,8 @@ def verify(
     missing = outputs_said(outputs, agent_messages)
     try:
         with env.sandbox() as gold:
+            if prepare is not None:
+                prepare(gold)
             trace = gold.run(gold_actions)
             matches = gold.state_hash() == episode.state_hash()
             changes = [] if matches else episode.diff(gold)

@@ -46,8 +46,26 @@ def as_sent(kind: Any, description: str) -> Any:
     arrives (τ-bench's): `2.0` stays a float where `int` is declared, `"3"` stays a string
     and is stored or fails as it does there. Strict domains declare plain types instead.
     """
-    schema = {**TypeAdapter(kind).json_schema(), "description": description}
+    schema = {**_inlined(TypeAdapter(kind).json_schema()), "description": description}
     return Annotated[Any, WithJsonSchema(schema)]
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema with its `$defs` written in place of each `$ref` (a nested model's schema
+    ends up inside an argument's, where a reference to the top level would dangle)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.removeprefix("#/$defs/")]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,13 @@ from rich.table import Table
 from apigen_mt.endpoints import resolved_endpoint
 from apigen_mt.environments import get_domain
 from apigen_mt.eval_report import EvalReport, compare_markdown, eval_report, plot_curves
-from apigen_mt.graphs.evaluate import EvalConfig, EvalContext, EvalModels, run_evaluation
+from apigen_mt.graphs.evaluate import (
+    EvalConfig,
+    EvalContext,
+    EvalModels,
+    run_evaluation,
+    tau2_guidelines,
+)
 from apigen_mt.models import chat_model
 from apigen_mt.pricing import PriceTable
 from apigen_mt.runs import RunNotFound, eval_environment, open_eval, store_at
@@ -35,8 +41,26 @@ def evaluate(
     ctx: typer.Context,
     domain: Annotated[str | None, typer.Option(help="The tasks' domain.")] = None,
     run: Annotated[str | None, typer.Option(help="A run's accepted blueprints.")] = None,
-    tasks: Annotated[Path | None, typer.Option(help="Tasks JSON in τ-bench's format.")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="τ-bench-format data for --tasks.")] = None,
+    tasks: Annotated[
+        Path | None, typer.Option(help="Tasks JSON: τ-bench's format or τ²'s tasks.json.")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="A split of τ²'s split_tasks.json (train, test, base).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="τ-bench-format data for --tasks, or τ²'s domain folder with db.json "
+            "(default: beside τ²'s tasks.json, or $TAU2_DATA_DIR)."
+        ),
+    ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="apigen (best-of-N user, guards) or tau2 (τ²'s user simulator, stop tokens, "
+            "prompts and limits: comparable with τ²'s leaderboard)."
+        ),
+    ] = "apigen",
     trials: Annotated[int, typer.Option(help="Trials per task (k = 1..trials).")] = 4,
     holdout: Annotated[float | None, typer.Option(help="Held-out share of --run's tasks.")] = None,
     seed: Annotated[int, typer.Option(help="Seeds the held-out split and the bootstrap.")] = 0,
@@ -47,11 +71,15 @@ def evaluate(
     concurrency: Annotated[int, typer.Option(help="LLM calls in flight, in all.")] = 16,
     best_of_n: Annotated[int, typer.Option(help="Candidate user replies per turn.")] = 1,
     max_steps: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Agent actions (tool calls, replies) per dialogue at most: τ-bench's steps."
+            help="Steps per dialogue at most: agent actions as τ-bench counts them (default "
+            "30); with --protocol tau2, messages as τ² counts them (default 200, τ²'s)."
         ),
-    ] = 30,
+    ] = None,
+    max_errors: Annotated[
+        int, typer.Option(help="--protocol tau2: tool errors before an episode is cut off.")
+    ] = 10,
     out: Out = DEFAULT_OUT,
     resume: Annotated[str | None, typer.Option(help="Continue this evaluation.")] = None,
     prices: Annotated[Path | None, typer.Option(help="Price table JSON.")] = None,
@@ -77,6 +105,8 @@ def evaluate(
                 label=label or assistant_model or "",
                 run=run,
                 tasks_file=str(tasks.resolve()) if tasks else None,
+                split=split,
+                protocol=protocol,
                 data_dir=str(data_dir.resolve()) if data_dir else None,
                 holdout=holdout,
                 seed=seed,
@@ -84,7 +114,8 @@ def evaluate(
                 limit=limit,
                 concurrency=concurrency,
                 best_of_n=best_of_n,
-                max_steps=max_steps,
+                max_steps=max_steps or (200 if protocol == "tau2" else 30),
+                max_errors=max_errors,
             )
         overrides = {"assistant_model": assistant_model, "assistant_base_url": assistant_base_url}
         settings = load_settings(overrides=overrides)
@@ -93,6 +124,8 @@ def evaluate(
         config = capped_for(settings, config, console)
         eval_id, config, resumed = open_eval(store, config, resume=resume)
         env = eval_environment(store, config)
+        if config.protocol == "tau2":
+            tau2_guidelines(config)  # fails here, in words, when τ²'s data is not at hand
     except (KeyError, ValidationError, ValueError, RunNotFound, FileNotFoundError) as exc:
         raise typer.BadParameter(first_line(exc)) from None
     console.print(f"{'Resuming' if resumed else 'Starting'} evaluation [bold]{eval_id}[/]")
@@ -101,6 +134,7 @@ def evaluate(
             assistant=chat_model("assistant", ready),
             human=chat_model("human", ready),
             human_judge=chat_model("human_judge", ready) if config.best_of_n > 1 else None,
+            nl_judge=chat_model("nl_judge", ready),
         )
         with StageBars(console) as progress:
             context = EvalContext(
@@ -137,6 +171,8 @@ def _summary(report: EvalReport) -> dict:
         "per_task": {r.source or r.task_id: r.successes for r in report.per_task},
         "trials": report.trials,
         "failures": report.failures,
+        "reward_components": report.reward_components,
+        "trial_rewards": report.trial_rewards,
         "tokens": report.total.model_dump(),
     }
 
@@ -150,6 +186,9 @@ def _print(report: EvalReport, console: Console) -> None:
     console.print(table)
     for reason, n in report.failures.items():
         console.print(f"  {n:>5}  {reason}")
+    if report.reward_components:
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in report.reward_components.items())
+        console.print(f"  τ² reward components (mean over trials): {shown}")
     if report.wrong_tables:
         console.print(f"  wrong tables: {report.wrong_tables}")
     console.print(

@@ -75,6 +75,9 @@ TABLES: dict[str, dict[str, type]] = {
         "diff": str,
         "fingerprint": str,
         "duplicate": int,
+        # τ² tasks: the reward (product of the basis' components) and every check behind it
+        "reward": float,
+        "reward_info": str,
         "created_at": float,
     },
 }
