@@ -71,7 +71,12 @@ class Tau2Oracle:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "TAU2_DATA_DIR": str(tau2_data())},
+            # offline: litellm would fetch its price map from the network at import
+            env={
+                **os.environ,
+                "TAU2_DATA_DIR": str(tau2_data()),
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            },
         )
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
