@@ -177,3 +177,23 @@ def test_an_episode_cut_off_by_the_step_limit_scores_zero(monkeypatch, tmp_path)
     assert summary["pass_hat_k"] == [0.0]
     assert summary["failures"] == {"cut off (turn limit): 0": 1}
     assert summary["trial_rewards"][0]["components"]["DB"] == 1.0  # it did reach the state
+
+
+def test_browse_shows_each_trials_tau2_components(monkeypatch, tmp_path):
+    pytest.importorskip("datasette")
+    import asyncio
+
+    from apigen_mt.browse import make_datasette
+    from apigen_mt.runs import STORE_FILE
+    from apigen_mt.store import RunStore
+
+    roles = Roles(_gold("airline", ["3"]), forget_to_say=True)
+    summary = _eval(monkeypatch, tmp_path, roles, "airline", ["3"])
+    path = tmp_path / "out" / STORE_FILE
+    (trial,) = RunStore.read_only(path).run_trajectories(summary["eval_id"])
+    page = asyncio.run(make_datasette(path).client.get(f"/apigen/trajectory/{trial['id']}"))
+    assert page.status_code == 200
+    html = page.text
+    assert 'id="tau2-reward"' in html and "DB × COMMUNICATE" in html
+    assert '<tr class="bad"><td>COMMUNICATE</td><td class="num">0.0</td></tr>' in html
+    assert "Must tell:" in html and '<span class="bad">4</span>' in html
