@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .pricing import PriceTable
-from .report import TokenLine
+from .report import TokenLine, failures_by_side, user_fidelity
 from .store import RunStore
 
 
@@ -64,6 +64,8 @@ class EvalReport(BaseModel):
     failures: dict[str, int]  # failed trials by reason
     wrong_tables: dict[str, int]  # for wrong-state failures: which tables differ
     # τ² tasks: each component's mean over trials, and each trial's reward and components
+    failures_by_side: dict[str, int] = {}  # failed trials by who failed
+    user_fidelity: dict[str, int] = {}  # fidelity checks over every user turn
     reward_components: dict[str, float] = {}
     trial_rewards: list[dict[str, Any]] = []
     total: TokenLine
@@ -77,6 +79,10 @@ class EvalReport(BaseModel):
             for k, (p, (lo, hi)) in enumerate(zip(self.pass_hat_k, self.ci95, strict=True), 1)
         ]
         fails = "\n".join(f"- {reason}: {n}" for reason, n in self.failures.items())
+        if self.failures_by_side:
+            fails += "\n- by side: " + ", ".join(
+                f"{k} {v}" for k, v in self.failures_by_side.items()
+            )
         return head + "\n".join(rows) + ("\n\nFailed trials:\n" + fails if fails else "") + "\n"
 
 
@@ -161,6 +167,8 @@ def eval_report(
         per_task=per_task,
         failures=dict(Counter(failure_kind(t) for t in failed).most_common()),
         wrong_tables=dict(tables.most_common()),
+        failures_by_side=failures_by_side(trials),
+        user_fidelity=user_fidelity(trials),
         reward_components=components,
         trial_rewards=trial_rewards,
         total=total,

@@ -41,6 +41,10 @@ class RunReport(BaseModel):
     top_rejection_reasons: list[tuple[str, int]]
     dialogue_outcomes: dict[str, int]  # how dialogues ended, accepted or not
     dialogue_failures: dict[str, int]  # why rejected dialogues failed
+    # who failed, over rejected dialogues (agent | user | task | infrastructure)
+    failures_by_side: dict[str, int] = {}
+    # user-fidelity checks over every user turn: candidates rejected, and flags on replies sent
+    user_fidelity: dict[str, int] = {}
     failed_units: int
     tokens_by_stage: dict[str, TokenLine]
     tokens_by_role: dict[str, TokenLine]
@@ -57,6 +61,25 @@ class RunReport(BaseModel):
         return sum(self.blueprint_outcomes.values()) == f["proposed"] and f["attempts"] == f[
             "attempts_accepted"
         ] + f["attempts_rejected"] + f["attempts_failed"] + f.get("attempts_unfinished", 0)
+
+
+def failures_by_side(trajectories: list[dict[str, Any]]) -> dict[str, int]:
+    """Rejected dialogues by who failed; rows stored before sides were recorded count as
+    the agent's."""
+    sides = Counter(t.get("side") or "agent" for t in trajectories if not t["accepted"])
+    return dict(sides.most_common())
+
+
+def user_fidelity(trajectories: list[dict[str, Any]]) -> dict[str, int]:
+    """Each fidelity check's count over every user turn: the candidates it rejected plus
+    the replies sent with it as a flag; `turns` is how many user turns there were."""
+    counts: Counter[str] = Counter()
+    for t in trajectories:
+        for turn in t.get("fidelity") or []:
+            counts["turns"] += 1
+            counts.update(turn.get("rejected", {}))
+            counts.update(turn.get("flags", []))
+    return dict(counts.most_common())
 
 
 def run_report(
@@ -132,6 +155,8 @@ def run_report(
                 _reason_kind(t["reason"]) for t in trajectories if not t["accepted"]
             ).most_common()
         ),
+        failures_by_side=failures_by_side(trajectories),
+        user_fidelity=user_fidelity(trajectories),
         failed_units=sum(v == "failed" for v in units.values()),
         tokens_by_stage=by_stage,
         tokens_by_role=by_role,

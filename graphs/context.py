@@ -91,6 +91,8 @@ class DialogueContext:
     # (which still receives every message as it is said: it holds the record).
     live: dict[str, list[BaseMessage]] = field(default_factory=dict, repr=False)
     live_tasks: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # Each running episode's user-fidelity records, one per user turn (saved with it).
+    fidelity: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.best_of_n < 1 or self.max_steps < 1:
@@ -124,6 +126,7 @@ class DialogueContext:
         """Drop an ended episode's live state (its task too, reread by a later episode)."""
         self.live.pop(episode_id, None)
         self.live_tasks.pop(task_id, None)
+        self.fidelity.pop(episode_id, None)
 
     @cached_property
     def agent(self) -> Assistant:

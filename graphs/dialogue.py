@@ -22,7 +22,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from apigen_mt.agents import RoleFailure, is_stop
+from apigen_mt.agents import HumanInput, RoleFailure, is_stop
 from apigen_mt.agents.tau2_user import (
     TAU2_GREETING,
     TAU2_STOP_TOKENS,
@@ -35,7 +35,8 @@ from apigen_mt.tools import ToolUnavailable
 from apigen_mt.tools.langchain_tools import run_tool_calls
 
 from .context import DialogueContext
-from .human_turn import human_turn, user_view
+from .failure_side import failure_side
+from .human_turn import UserChecks, check_reply, human_turn, leaks, user_view
 from .state import DialogueState
 from .tau2_reward import failure_reasons, tau2_reward
 from .verify import verify
@@ -59,7 +60,9 @@ async def human(state: DialogueState, runtime: Ctx) -> Command[Literal["assistan
         n=ctx.best_of_n,
         max_resamples=ctx.max_resamples,
         seed=f"{ctx.seed}:{state['task_id']}:{state.get('attempt', 0)}",
+        checks=_user_checks(ctx, state, task),
     )
+    ctx.fidelity.setdefault(state["episode_id"], []).append(choice.fidelity())
     if choice.text is None:
         return _end({"ended_by": "human_failure", "reason": choice.failure})
     ctx.say(state["episode_id"], [HumanMessage(choice.text)])
@@ -68,15 +71,33 @@ async def human(state: DialogueState, runtime: Ctx) -> Command[Literal["assistan
     return Command(goto="assistant")
 
 
+def _user_checks(ctx, state: DialogueState, task: dict[str, Any]) -> UserChecks:
+    return UserChecks(
+        write_names=tuple(ctx.env.domain.tools.write_names),
+        gold_actions=task["actions"],
+        trace=ctx.sandboxes[state["sandbox_id"]].trace,
+    )
+
+
 async def _tau2_human(state: DialogueState, ctx, task, messages) -> Command:
     """τ²'s user turn: one sample, no guards; any of its three tokens ends the episode; a
     step (τ² counts every message), checked before the turn as τ²'s orchestrator does."""
     if state["steps"] >= ctx.max_steps:
         return _end({"ended_by": "turn_limit"})
     system = tau2_user_system(ctx.tau2_guidelines, task["instruction"])
-    reply = await Tau2User(ctx.human, system).ainvoke(user_view(messages))
+    turns = user_view(messages)
+    reply = await Tau2User(ctx.human, system).ainvoke(turns)
     if isinstance(reply, RoleFailure):
         return _end({"ended_by": "human_failure", "reason": str(reply)})
+    # τ²'s protocol rejects nothing: the checks are recorded on the reply as flags
+    check, _ = check_reply(reply, turns, HumanInput(instruction=task["instruction"]),
+                           _user_checks(ctx, state, task))  # fmt: skip
+    flags = [
+        f for f in (check, "copied_instruction" if leaks(reply, task["instruction"]) else "") if f
+    ]
+    ctx.fidelity.setdefault(state["episode_id"], []).append(
+        {"rejected": {}, "flags": flags, "sent": True}
+    )
     ctx.say(state["episode_id"], [HumanMessage(reply)])
     if is_tau2_stop(reply):
         return _end({"ended_by": "user_stop", "steps": state["steps"] + 1})
@@ -159,6 +180,8 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         reasons = [r for r in (state.get("reason", ""),) if r] + failure_reasons(reward)
         if not verdict.state_matches and "DB" in reward.components:
             reasons.append(verdict.reason)
+    fidelity = ctx.fidelity.pop(state["episode_id"], [])
+    side = "" if accepted else failure_side(ended_by, "; ".join(reasons), fidelity, task)
     fingerprint = _fingerprint(messages)
     duplicate = accepted and ctx.store.has_accepted(state["task_id"], fingerprint)
     ctx.store.save_trajectory(
@@ -173,9 +196,11 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         diff=verdict.diff,
         fingerprint=fingerprint,
         duplicate=int(duplicate),
+        fidelity=fidelity,
+        side=side,
         **({"reward": reward.reward, "reward_info": reward.model_dump()} if reward else {}),
     )
-    return {"accepted": accepted, "reason": "; ".join(reasons)}
+    return {"accepted": accepted, "reason": "; ".join(reasons), "side": side}
 
 
 def agent_actions(reply: AIMessage) -> int:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel
@@ -20,6 +23,8 @@ from apigen_mt.agents import (
     make_human,
     make_human_judge,
 )
+
+from .user_fidelity import awaiting_write_confirmation, invented_facts, premature_stop
 
 # The stop guard: a user may not leave while the agent waits for a yes to a specific write.
 # A question that names no write ("anything else?", "ready to proceed?") is a closing, and
@@ -59,6 +64,7 @@ class Candidate(BaseModel):
     text: str
     score: int | None = None
     note: str = ""
+    check: str = ""  # the fidelity check that rejected it (FIDELITY_CHECKS), if one did
 
 
 class HumanChoice(BaseModel):
@@ -66,6 +72,32 @@ class HumanChoice(BaseModel):
     candidates: list[Candidate]
     samples: int
     failure: str = ""
+    flags: list[str] = []  # counted, not rejected, on the reply sent ("copied_instruction")
+
+    def fidelity(self) -> dict[str, Any]:
+        """This turn's record: the checks that rejected candidates, and the sent reply's."""
+        rejected = Counter(c.check for c in self.candidates if c.check)
+        return {"rejected": dict(rejected), "flags": self.flags, "sent": self.text is not None}
+
+
+# What the user-fidelity checks are called in records and reports.
+FIDELITY_CHECKS = (
+    "empty_reply",
+    "stop_while_confirming",
+    "invented_fact",
+    "premature_stop",
+    "copied_instruction",
+)
+
+
+@dataclass(frozen=True)
+class UserChecks:
+    """What the fidelity checks need from the episode: the domain's write tools, the gold
+    actions and the sandbox's trace so far (read when a candidate is checked)."""
+
+    write_names: tuple[str, ...]
+    gold_actions: list[dict[str, Any]]
+    trace: list[Any]
 
 
 def user_view(messages: list[BaseMessage]) -> list[Turn]:
@@ -97,13 +129,32 @@ def leaks(candidate: str, instruction: str, window: int = LEAK_WINDOW) -> bool:
     return any(" ".join(words[i : i + window]) in text for i in range(len(words) - window + 1))
 
 
-def _usable(text: str, turns: list[Turn]) -> str:
-    """Why a candidate must be resampled ('' when it is usable)."""
+def check_reply(text: str, turns: list[Turn], x: HumanInput, checks: UserChecks | None):
+    """(check, why) a candidate must be resampled; ("", "") when it is usable."""
     if not text.strip():
-        return "empty reply"
-    if is_stop(text) and awaiting_confirmation(turns):
-        return "stopped without answering the agent's confirmation request"
-    return ""
+        return "empty_reply", "empty reply"
+    agent_last = turns[-1].text if turns and turns[-1].speaker == "agent" else ""
+    stops = is_stop(text)
+    confirming = (
+        awaiting_write_confirmation(agent_last, checks.write_names)
+        if checks is not None
+        else awaiting_confirmation(turns)
+    )
+    if stops and confirming:
+        return "stop_while_confirming", "stopped without answering the agent's confirmation request"
+    if checks is None:
+        return "", ""
+    said = [t.text for t in turns if t.speaker == "agent"]
+    invented = invented_facts(text, [x.instruction, x.persona, *said])
+    if invented:
+        return "invented_fact", f"states facts it was never given: {invented}"
+    if stops:
+        missing = premature_stop(
+            checks.trace, checks.gold_actions, set(checks.write_names), agent_last
+        )
+        if missing:
+            return "premature_stop", f"stopped before the task's writes happened: {missing}"
+    return "", ""
 
 
 async def human_turn(
@@ -116,6 +167,7 @@ async def human_turn(
     n: int = 4,
     max_resamples: int = 3,
     seed: int | str = 0,
+    checks: UserChecks | None = None,
 ) -> HumanChoice:
     """One user turn: `n` candidates (resampled while none is usable), the judge scores the
     usable ones in one call, the best is sent; equal scores are broken by `seed` and the
@@ -132,8 +184,8 @@ async def human_turn(
             if not isinstance(reply, str):
                 rejected.append(Candidate(text="", note=str(reply)))
                 continue
-            why = _usable(reply, turns)
-            (rejected if why else usable).append(Candidate(text=reply, note=why))
+            check, why = check_reply(reply, turns, x, checks)
+            (rejected if why else usable).append(Candidate(text=reply, note=why, check=check))
         if usable:
             break
     if not usable:
@@ -154,7 +206,8 @@ async def human_turn(
         if len(tied) == 1
         else random.Random(f"{seed}:{instruction}:{len(turns)}").choice(tied)
     )
-    return HumanChoice(text=best.text, candidates=usable + rejected, samples=samples)
+    flags = ["copied_instruction"] if leaks(best.text, instruction) else []
+    return HumanChoice(text=best.text, candidates=usable + rejected, samples=samples, flags=flags)
 
 
 async def _judge(

@@ -46,3 +46,4 @@ class DialogueState(TypedDict, total=False):
     # (τ² protocol also: agent_stop, error_limit)
     accepted: bool
     reason: str
+    side: str  # who failed, when not accepted (graphs/failure_side.py)

@@ -8,7 +8,8 @@ as the other guards are) and each reply sent is recorded with what fired.
   in neither the instruction, the persona nor anything the agent said (τ² found simulators
   that invent a passenger or an order id behind many failed and, worse, passed dialogues).
 - **Premature stop**: the user ends the conversation while a write the task's gold makes has
-  not happened in the episode's sandbox, and the agent has not said it cannot be done.
+  not happened in the episode's sandbox and the agent is still at work (it asked something
+  or said what it will do; not when it said it is done or cannot do it).
 - **Instruction copied verbatim**: counted, not rejected (the judge penalises it).
 - **The stop guard** refuses a stop only while the agent waits for a yes to a call of one of
   *this domain's* write tools (named by the tool's verb or a synonym): a read, an offer to
@@ -27,7 +28,9 @@ _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 # An id: a token with a digit and a letter or a '#', '_' ('#W2378156', 'credit_card_1234',
 # 'HAT018', 'ZFA04Y'), or a long digit run ('1008292230').
 _ID = re.compile(r"#?\b(?=[\w#]*\d)(?=[\w#]*[A-Za-z_#])[\w#]{4,}\b|\b\d{5,}\b")
-_NUMBER = re.compile(r"(?<![\w.,])\$?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{2,}(?:\.\d+)?|\d+\.\d+)(?![\w])")
+_NUMBER = re.compile(
+    r"(?<![\w.,])\$?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{2,}(?:\.\d+)?|\d+\.\d+)(?![\w])"
+)
 _NAME = re.compile(r"\b([A-Z][a-z]+)\s+([A-Z][a-z]+)\b")
 _NOT_NAMES = {
     "I", "Hi", "Hello", "Thanks", "Thank", "Yes", "No", "Okay", "Ok", "Sure", "Please",
@@ -82,12 +85,22 @@ def invented_facts(reply: str, known: list[str]) -> list[str]:
     return out
 
 
+# The agent closed the matter: it says the work is done, or offers nothing more. A user who
+# stops then is right to (if the agent lied, that is the agent's failure).
+_CLOSED = re.compile(
+    r"\b(all done|done|completed?|taken care of|has been|have been|was|were|successfully|"
+    r"anything else|something else|any other|have a (great|good|nice)|goodbye|take care)\b",
+    re.IGNORECASE,
+)
+
+
 def premature_stop(
     trace: list[Any], gold_actions: list[dict[str, Any]], write_names: set[str], agent_last: str
 ) -> list[str]:
     """The gold's writes not yet made in the episode (by tool, with multiplicity), when the
-    user stops; nothing when the agent's last words say it cannot be done or hand over."""
-    if _REFUSAL.search(agent_last or ""):
+    user stops while the agent is still at work: asking, about to act. Nothing when the
+    agent's last words close the matter (done, anything else?) or say it cannot be done."""
+    if _REFUSAL.search(agent_last or "") or _CLOSED.search(agent_last or ""):
         return []
     wanted = Counter(a["name"] for a in gold_actions if a["name"] in write_names)
     done = Counter(e.name for e in trace if e.ok and e.name in write_names)
@@ -127,7 +140,10 @@ _GENERIC = re.compile(
     r"help (you )?further)\b",
     re.IGNORECASE,
 )
-_TRANSFER_OFFER = re.compile(r"\b(transfer|connect|escalate)\w*\b.*\b(human|agent|representative|specialist)\b", re.IGNORECASE)
+_TRANSFER_OFFER = re.compile(
+    r"\b(transfer|connect|escalate)\w*\b.*\b(human|agent|representative|specialist)\b",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 

@@ -51,13 +51,17 @@ async def test_dialogue_reaching_the_gold_state_is_accepted(retail_env, cancel_t
 
 
 async def test_stopping_early_is_rejected_with_the_state_diff(retail_env, cancel_task):
+    """A user who stops before the cancellation happened (and the agent never said it
+    cannot): every such stop is resampled, then the turn fails as the user's, with the diff."""
+
     def impatient(messages):
         return STOP if len(messages) > 3 else "Cancel my order."
 
     ctx = dialogue_context(retail_env, cancel_task, user=impatient)
     ctx.assistant = ScriptedChatModel(responder=lambda m: AIMessage("Which order?"))
     state = await run_dialogue(ctx, add_task(ctx, cancel_task))
-    assert not state["accepted"] and state["ended_by"] == "user_stop"
+    assert not state["accepted"] and state["ended_by"] == "human_failure"
+    assert "stopped before the task's writes happened: ['cancel_pending_order']" in state["reason"]
     assert (
         "wrong final state" in state["reason"]
         and "status: 'cancelled' -> 'pending'" in state["reason"]

@@ -171,6 +171,8 @@ def _summary(report: EvalReport) -> dict:
         "per_task": {r.source or r.task_id: r.successes for r in report.per_task},
         "trials": report.trials,
         "failures": report.failures,
+        "failures_by_side": report.failures_by_side,
+        "user_fidelity": report.user_fidelity,
         "reward_components": report.reward_components,
         "trial_rewards": report.trial_rewards,
         "tokens": report.total.model_dump(),
@@ -186,6 +188,9 @@ def _print(report: EvalReport, console: Console) -> None:
     console.print(table)
     for reason, n in report.failures.items():
         console.print(f"  {n:>5}  {reason}")
+    if report.failures_by_side:
+        sides = ", ".join(f"{k} {v}" for k, v in report.failures_by_side.items())
+        console.print(f"  failed trials by side: {sides}")
     if report.reward_components:
         shown = ", ".join(f"{k} {v:.3f}" for k, v in report.reward_components.items())
         console.print(f"  τ² reward components (mean over trials): {shown}")

@@ -145,7 +145,9 @@ def generate(
     for line in closing_advice(report.funnel, settings.embedded, run_id, out):
         console.print(line, markup=False)
     if as_json:
-        print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel}))
+        print(json.dumps({"run_id": run_id, "store": store.path, "funnel": report.funnel,
+                          "failures_by_side": report.failures_by_side,
+                          "user_fidelity": report.user_fidelity}))  # fmt: skip
 
 
 ENDPOINT_LINE = (

@@ -45,6 +45,12 @@ def print_report(report: RunReport, console: Console) -> None:
         console.print("Dialogue failures:")
         for reason, count in report.dialogue_failures.items():
             console.print(f"  {count:>5}  {reason}")
+    if report.failures_by_side:
+        sides = ", ".join(f"{k} {v}" for k, v in report.failures_by_side.items())
+        console.print(f"Rejected dialogues by side: {sides}")
+    if report.user_fidelity:
+        checks = ", ".join(f"{k} {v}" for k, v in report.user_fidelity.items())
+        console.print(f"User fidelity checks: {checks}")
     if report.failed_units:
         console.print(f"[red]{report.failed_units} units failed[/] (apigen-mt runs show)")
     tokens = Table(title="Tokens and cost by stage")

@@ -253,4 +253,5 @@ def _decoded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         r["missing_outputs"] = json.loads(r["missing_outputs"])
         r["diff"] = json.loads(r["diff"])
         r["reward_info"] = json.loads(r["reward_info"]) if r.get("reward_info") else None
+        r["fidelity"] = json.loads(r["fidelity"]) if r.get("fidelity") else []
     return rows

@@ -78,6 +78,11 @@ TABLES: dict[str, dict[str, type]] = {
         # τ² tasks: the reward (product of the basis' components) and every check behind it
         "reward": float,
         "reward_info": str,
+        # one record per simulated-user turn: the fidelity checks that rejected candidates
+        # and the flags of the reply sent (graphs/human_turn.py FIDELITY_CHECKS)
+        "fidelity": str,
+        # who failed, for a rejected trajectory: agent | user | task | infrastructure
+        "side": str,
         "created_at": float,
     },
 }
