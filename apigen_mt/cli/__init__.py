@@ -3,6 +3,7 @@
 import typer
 
 from . import (
+    audit,
     browse,
     demo,
     domains,
@@ -23,6 +24,7 @@ app.command("report")(runs.report)
 app.command("export")(runs.export)
 app.command("browse")(browse.browse)
 app.command("validate")(validate.validate)
+app.command("audit")(audit.audit)
 app.command("replay")(replay.replay)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(domains.app, name="domains")

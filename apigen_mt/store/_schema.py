@@ -83,8 +83,22 @@ TABLES: dict[str, dict[str, type]] = {
         "fidelity": str,
         # who failed, for a rejected trajectory: agent | user | task | infrastructure
         "side": str,
+        "state_hash": str,  # the episode's final database (audit: do solvers agree?)
         "created_at": float,
     },
+}
+
+# `apigen-mt audit`: each task's solve rate by a solver model, and what was flagged.
+TABLES["audits"] = {
+    "id": str,
+    "audit_id": str,
+    "task": str,  # the task's source (file#index, file#τ² id, a run's task id)
+    "model": str,
+    "trials": int,
+    "solved": int,
+    "solve_rate": float,
+    "flags": str,
+    "closest_diff": str,
 }
 
 INDEXES = [
@@ -97,4 +111,5 @@ INDEXES = [
     ("tasks", ["run_id"], False),
     ("turns", ["episode_id", "idx"], False),
     ("trajectories", ["task_id"], False),
+    ("audits", ["task"], False),
 ]
