@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from apigen_mt.agents.defect_reviewer import make_defect_reviewer
 from apigen_mt.endpoints import resolved_endpoint
 from apigen_mt.environments import get_domain
+from apigen_mt.graphs.committee import register_reviewer
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
 from apigen_mt.graphs.pipeline_config import PipelineConfig
-from apigen_mt.models import pipeline_models
+from apigen_mt.models import chat_model, pipeline_models
 from apigen_mt.pricing import PriceTable
 from apigen_mt.report import run_report
 from apigen_mt.runs import RunNotFound, environment_for, open_run, store_at
@@ -61,6 +63,14 @@ def generate(
         float, typer.Option(help="Recombinations per accepted blueprint (0 to 1).")
     ] = 0.25,
     committee_size: Annotated[int, typer.Option(help="Reviewer judges per blueprint.")] = 3,
+    defect_reviewer: Annotated[
+        bool,
+        typer.Option(
+            help="Add a committee member (the reviewer role's model) that names τ³'s defect "
+            "classes: wrong expected actions, ambiguity, impossible constraints, policy "
+            "loopholes, missing fallbacks, data errors."
+        ),
+    ] = False,
     best_of_n: Annotated[int, typer.Option(help="Candidate user replies per turn.")] = 4,
     max_steps: Annotated[
         int,
@@ -125,6 +135,12 @@ def generate(
     with resolved_endpoint(settings, say=console.print) as ready, tracing_from_env():
         hint = f"apigen-mt generate --out {out} --resume {run_id}"
         with StageBars(console) as progress:
+            if defect_reviewer:
+                if config.shards > 1 or ray:
+                    raise typer.BadParameter(
+                        "--defect-reviewer runs in one process (no --workers/--ray)"
+                    )
+                register_reviewer("defects", make_defect_reviewer(chat_model("reviewer", ready)))
             if config.shards > 1 or ray:
                 work = _sharded(store, run_id, config, ready, ray, progress)
             else:
