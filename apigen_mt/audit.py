@@ -22,21 +22,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from .environments import Environment
-from .environments.taubench import TaubenchTask
+from .graphs.audit import TaskAudit, judge_task
 from .store import RunStore
-from .task_defects import audit_flags
-
-PROPER_ENDINGS = ("user_stop", "agent_stop", "transfer")
-
-
-class TaskAudit(BaseModel):
-    task: str  # the task's source: FILE#i, FILE#<τ² id>, or a run's task id
-    trials: int
-    solved: int
-    solve_rate: float
-    flags: list[str]  # unsolved | ambiguous | gold write fails: ... | policy: ...
-    closest_diff: list[dict[str, Any]] = []  # for an unsolved task
-    final_states: int = 0  # distinct final states of the properly ended dialogues
 
 
 class AuditReport(BaseModel):
@@ -69,35 +56,10 @@ def audit_report(store: RunStore, env: Environment, audit_id: str, model: str) -
     by_task: dict[str, list[dict]] = defaultdict(list)
     for t in store.run_trajectories(audit_id):
         by_task[t["task_id"]].append(t)
-    out = []
-    for task in store.tasks(audit_id):
-        trials = by_task.get(task["id"], [])
-        solved = sum(t["accepted"] for t in trials)
-        flags = audit_flags(env, TaubenchTask.model_validate(task["data"]))
-        proper = {
-            t["state_hash"]
-            for t in trials
-            if t["ended_by"] in PROPER_ENDINGS and t.get("side") != "user" and t.get("state_hash")
-        }
-        closest: list[dict] = []
-        if trials and not solved:
-            flags.insert(0, f"unsolved: 0 of {len(trials)} solver dialogues reached the gold state")
-            closest = min((t["diff"] for t in trials), key=len)
-        if len(proper) > 1:
-            flags.insert(
-                0, f"ambiguous: properly ended dialogues reached {len(proper)} final states"
-            )
-        out.append(
-            TaskAudit(
-                task=task["data"].get("source") or task["id"],
-                trials=len(trials),
-                solved=solved,
-                solve_rate=solved / len(trials) if trials else 0.0,
-                flags=flags,
-                closest_diff=closest,
-                final_states=len(proper),
-            )
-        )
+    out = [
+        judge_task(env, task["data"].get("source") or task["id"], task["data"], by_task[task["id"]])
+        for task in store.tasks(audit_id)
+    ]
     report = AuditReport(audit_id=audit_id, model=model, tasks=out)
     store.save_audit(report.audit_id, model, [t.model_dump() for t in out])
     return report

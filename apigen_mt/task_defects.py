@@ -19,10 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .agents import Action, Blueprint
 from .environments import Environment
-from .environments.taubench import TaubenchTask, load_tasks
-from .graphs.checks import policy_check
+from .environments.taubench import load_tasks
+from .graphs.audit import audit_flags
 from .validate import validate_tasks
 
 
@@ -73,27 +72,6 @@ def match_tasks(v1: list[dict], tau2: list[dict]) -> dict[int, int]:
             pairs[i] = j
             used.add(j)
     return pairs
-
-
-def audit_flags(env: Environment, task: TaubenchTask) -> list[str]:
-    """The deterministic part of `audit`: what makes a task's gold unreachable or wrong
-    whatever the agent does. A gold write that fails (the state it asks for cannot be
-    reached by those calls), and gold actions that break the domain's executable policy.
-    Not flagged: tasks without writes (a refusal is a fine task) and failing gold reads."""
-    found = []
-    with env.sandbox() as sandbox:
-        for entry in sandbox.run(task.actions):
-            if entry.writes and not entry.ok:
-                found.append(f"gold write fails: {entry.name}: {entry.observation[:120]}")
-    bp = Blueprint(
-        reasoning="",
-        user_id=task.user_id or "",
-        instruction=task.instruction,
-        actions=[Action(name=a.name, arguments=a.arguments) for a in task.actions],
-        outputs=task.outputs,
-    )
-    found += [f"policy: {r}" for r in policy_check(bp, env)]
-    return found
 
 
 def defect_table(

@@ -13,6 +13,7 @@ evaluation continues where it stopped. Scores: `apigen_mt.eval_report`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +103,19 @@ def task_set(config: EvalConfig, store: RunStore) -> list[dict[str, Any]]:
             if t["blueprint_id"] in accepted
             and (config.holdout is None or held_out(t["id"], config.holdout, config.seed))
         ]
-    return tasks[: config.limit] if config.limit else tasks
+    tasks = tasks[: config.limit] if config.limit else tasks
+    for (
+        t
+    ) in tasks:  # an audit's verdict on the task: a failed trial of a flagged task is the task's
+        audits = store.solve_rates(t["source"]) if hasattr(store, "solve_rates") else []
+        if audits:
+            flags = json.loads(audits[-1]["flags"] or "[]")
+            t["audit"] = {
+                "flag": bool(flags),
+                "flags": flags,
+                "solve_rate": audits[-1]["solve_rate"],
+            }
+    return tasks
 
 
 def tau2_guidelines(config: EvalConfig) -> str:

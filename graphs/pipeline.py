@@ -30,6 +30,7 @@ from apigen_mt.environments import Environment
 from apigen_mt.store import RunStore
 from apigen_mt.usage import UsageRecorder
 
+from .audit_gate import audit_gate
 from .blueprint import build_blueprint_graph, run_blueprint_attempt
 from .context import BlueprintContext, DialogueContext
 from .dialogue import build_dialogue_graph, run_dialogue
@@ -224,8 +225,11 @@ async def recombinations(state: PipelineState, runtime: Ctx, config: RunnableCon
 
 async def dialogues(state: PipelineState, runtime: Ctx, config: RunnableConfig):
     ctx = runtime.context
+    accepted = _accepted(ctx.store, ctx.run_id)
+    if ctx.config.audit:  # solver dialogues first: flagged blueprints get no training data
+        accepted = await audit_gate(ctx, accepted, _task_for, config)
     units = []
-    for b in _accepted(ctx.store, ctx.run_id):
+    for b in accepted:
         task_id = _task_for(ctx, b)
         for trial in range(ctx.config.trials):
             units.append((f"dialogue:{task_id}:{trial}", _dialogue(ctx, task_id, trial, config)))

@@ -23,6 +23,9 @@ class PipelineConfig(BaseModel):
         0.25, ge=0, le=1, description="recombinations per accepted proposed blueprint"
     )
     trials: int = Field(3, ge=1, le=20, description="dialogues per accepted blueprint")
+    # `--audit k`: k solver dialogues per accepted blueprint first; a flagged task's
+    # blueprint is `audit_failed` (graphs/audit_gate.py). 0: no audit.
+    audit: int = Field(0, ge=0, le=20, description="solver dialogues per accepted blueprint")
     target: int | None = Field(None, ge=1, description="keep going until this many trajectories")
     max_attempts: int | None = Field(None, ge=1, description="attempt budget with --target")
     concurrency: int = Field(16, ge=1, le=4096, description="LLM calls in flight, in all")

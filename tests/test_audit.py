@@ -98,3 +98,67 @@ def test_audit_flags_the_unsolvable_and_the_ambiguous(retail_env, cache_dir, tmp
     store = RunStore.read_only(tmp_path / "out" / STORE_FILE)
     stored = store.solve_rates(f"{path.resolve()}#1")
     assert stored[-1]["solve_rate"] == 0.0 and stored[-1]["model"] == "solver-7b"
+
+    # an evaluation on the same store: the flagged task's failures are the task's side
+    with FakeOpenAIServer(responder=Solver()) as server:
+        monkeypatch.setenv("APIGEN_MT_BASE_URL", server.base_url)
+        evaluated = CliRunner().invoke(
+            app,
+            ["eval", "--domain", "retail", "--tasks", str(path), "--trials", "2",
+             "--out", str(tmp_path / "out"), "--json", "--concurrency", "1"],
+        )  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    line = json.loads(evaluated.stdout.strip().splitlines()[-1])
+    # task 1 (unsolved): both trials; task 2 (ambiguous): the trial with the other reason
+    assert line["failures_by_side"] == {"task": 3}
+
+
+def _run(retail_env, tmp_path, models, audit: int):
+    import asyncio
+
+    from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
+    from apigen_mt.graphs.pipeline_config import PipelineConfig
+    from apigen_mt.report import run_report
+    from apigen_mt.runs import open_run
+
+    store = RunStore(tmp_path / STORE_FILE)
+    config = PipelineConfig(
+        domain="retail", n=3, best_of_n=1, recombine_rate=0, trials=1, audit=audit
+    )
+    run_id, config, _ = open_run(store, config)
+    ctx = PipelineContext(env=retail_env, store=store, models=models, config=config, run_id=run_id)
+    asyncio.run(run_pipeline(ctx))
+    return store, run_id, run_report(store, run_id)
+
+
+@pytest.mark.disable_socket
+def test_generate_audit_keeps_solvable_blueprints_out_of_band(retail_env, tmp_path):
+    from apigen_mt.testing.scripted_roles import OracleRoles
+
+    store, run_id, report = _run(retail_env, tmp_path, OracleRoles().chat_models(), audit=2)
+    accepted = report.funnel["accepted_blueprints"]
+    assert accepted >= 2 and report.blueprint_outcomes.get("audit_failed", 0) == 0
+    # the solver dialogues are the audit's, not training data
+    assert len(store.run_trajectories(run_id)) == accepted
+    assert len(store.run_trajectories(f"{run_id}/audit")) == 2 * accepted
+    rates = [
+        store.solve_rates(b["id"])[-1]["solve_rate"]
+        for b in store.blueprints(run_id, status="accepted")
+    ]
+    assert rates == [1.0] * accepted
+
+
+@pytest.mark.disable_socket
+def test_generate_audit_drops_blueprints_no_solver_solves(retail_env, tmp_path):
+    from langchain_core.messages import AIMessage
+
+    from apigen_mt.testing import ScriptedChatModel
+    from apigen_mt.testing.scripted_roles import DONE, OracleRoles
+
+    models = OracleRoles().chat_models()
+    models.assistant = ScriptedChatModel(responder=lambda m: AIMessage(DONE))  # never acts
+    store, run_id, report = _run(retail_env, tmp_path, models, audit=2)
+    assert report.funnel["accepted_blueprints"] == 0
+    failed = store.blueprints(run_id, status="audit_failed")
+    assert failed and all(b["reasons"][0].startswith("unsolved: 0 of 2") for b in failed)
+    assert store.run_trajectories(run_id) == []  # no training dialogues for them

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from tau2_reference import tau2_data
 
-from apigen_mt.task_defects import audit_flags, defect_table, match_tasks
+from apigen_mt.graphs.audit import audit_flags
+from apigen_mt.task_defects import defect_table, match_tasks
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,13 @@ def generate(
         float, typer.Option(help="Recombinations per accepted blueprint (0 to 1).")
     ] = 0.25,
     committee_size: Annotated[int, typer.Option(help="Reviewer judges per blueprint.")] = 3,
+    audit: Annotated[
+        int,
+        typer.Option(
+            help="Solver dialogues per accepted blueprint before its training dialogues; a "
+            "task no solver solves, or solvers solve differently, is dropped (0: none)."
+        ),
+    ] = 0,
     defect_reviewer: Annotated[
         bool,
         typer.Option(
@@ -115,6 +122,7 @@ def generate(
             recombine_rate=recombine_rate,
             concurrency=concurrency,
             committee_size=committee_size,
+            audit=audit,
             best_of_n=best_of_n,
             max_steps=max_steps,
             data_dir=str(data_dir.resolve()) if data_dir else None,

@@ -222,13 +222,12 @@ class PhaseRecords:
         return bool(found)
 
     def save_audit(self, audit_id: str, model: str, tasks: list[dict[str, Any]]) -> None:
-        """An audit's per-task results (replacing an earlier save of the same audit)."""
+        """An audit's per-task results (a task audited again replaces its row)."""
         with self._lock:
-            self.db.conn.execute("DELETE FROM audits WHERE audit_id = ?", [audit_id])
             for t in tasks:
                 self.db.conn.execute(
-                    "INSERT INTO audits (id, audit_id, task, model, trials, solved, solve_rate, "
-                    "flags, closest_diff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO audits (id, audit_id, task, model, trials, solved, "
+                    "solve_rate, flags, closest_diff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [f"{audit_id}:{t['task']}", audit_id, t["task"], model, t["trials"],
                      t["solved"], t["solve_rate"], json.dumps(t["flags"]),
                      json.dumps(t["closest_diff"])],
@@ -238,8 +237,8 @@ class PhaseRecords:
         """Every audit's solve rate of a task (by its source), newest last."""
         with self._lock:
             return [dict(r) for r in self.db.query(
-                "SELECT audit_id, model, trials, solved, solve_rate FROM audits WHERE task = ? "
-                "ORDER BY rowid", [task])]  # fmt: skip
+                "SELECT audit_id, model, trials, solved, solve_rate, flags FROM audits "
+                "WHERE task = ? ORDER BY rowid", [task])]  # fmt: skip
 
     def run_trajectories(self, run_id: str) -> list[dict[str, Any]]:
         """Every trajectory of a run, in task order then attempt order."""
