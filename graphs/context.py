@@ -77,6 +77,9 @@ class DialogueContext:
     assistant: BaseChatModel
     judge: BaseChatModel | None = None  # scores best-of-N candidates; None: first usable
     nl_judge: BaseChatModel | None = None  # grades τ² tasks' NL assertions
+    # `--request-judge`: asks, every user turn, whether the user wants something its
+    # instruction does not contain (a call per turn; None: off)
+    request_judge: BaseChatModel | None = None
     # "tau2": τ²'s user simulator (these guidelines), greeting, agent prompt, stop tokens,
     # steps (every message) and error limit, as `eval --protocol tau2` runs them.
     protocol: str = "apigen"

@@ -23,6 +23,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from apigen_mt.agents import HumanInput, RoleFailure, is_stop
+from apigen_mt.agents.request_judge import RequestInput, RequestVerdict, make_request_judge
 from apigen_mt.agents.tau2_user import (
     TAU2_GREETING,
     TAU2_STOP_TOKENS,
@@ -62,13 +63,25 @@ async def human(state: DialogueState, runtime: Ctx) -> Command[Literal["assistan
         seed=f"{ctx.seed}:{state['task_id']}:{state.get('attempt', 0)}",
         checks=_user_checks(ctx, state, task),
     )
-    ctx.fidelity.setdefault(state["episode_id"], []).append(choice.fidelity())
+    record = choice.fidelity()
+    judged = choice.text is not None and ctx.request_judge is not None
+    if judged and await asks_beyond(ctx.request_judge, task["instruction"], choice.text):
+        record["flags"].append("asks_beyond_instruction")
+    ctx.fidelity.setdefault(state["episode_id"], []).append(record)
     if choice.text is None:
         return _end({"ended_by": "human_failure", "reason": choice.failure})
     ctx.say(state["episode_id"], [HumanMessage(choice.text)])
     if is_stop(choice.text):
         return _end({"ended_by": "user_stop"})
     return Command(goto="assistant")
+
+
+async def asks_beyond(model, instruction: str, reply: str) -> bool:
+    """The request judge's verdict; a judge that fails flags nothing."""
+    verdict = await make_request_judge(model).ainvoke(
+        RequestInput(instruction=instruction, reply=reply)
+    )
+    return isinstance(verdict, RequestVerdict) and verdict.asks_beyond_instruction
 
 
 def _user_checks(ctx, state: DialogueState, task: dict[str, Any]) -> UserChecks:

@@ -60,6 +60,7 @@ class EvalConfig(BaseModel):
     concurrency: int = Field(16, ge=1, le=4096)
     best_of_n: int = Field(1, ge=1, le=16)
     max_steps: int = Field(30, ge=1, le=400)  # agent actions, τ-bench's steps (its default 30)
+    request_judge: bool = False  # the human_judge model flags requests beyond the instruction
     max_errors: int = Field(10, ge=1, le=400)  # tool errors: τ²'s limit (--protocol tau2)
 
     @field_validator("domain")
@@ -164,6 +165,7 @@ class EvalContext:
             human=self.models.human,
             assistant=self.models.assistant,
             judge=self.models.human_judge,
+            request_judge=self.models.human_judge if c.request_judge else None,
             nl_judge=self.models.nl_judge,
             best_of_n=1 if c.protocol == "tau2" else c.best_of_n,
             max_steps=c.max_steps,

@@ -15,7 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 SIDES = ("agent", "user", "task", "infrastructure")
-USER_CHECKS_THAT_BLAME = ("invented_fact", "premature_stop", "stop_while_confirming")
+USER_CHECKS_THAT_BLAME = (
+    "invented_fact",
+    "premature_stop",
+    "stop_while_confirming",
+    "asks_beyond_instruction",
+)
 
 
 def failure_side(

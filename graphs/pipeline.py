@@ -112,6 +112,7 @@ class PipelineContext:
             human=m.human,
             assistant=m.assistant,
             judge=m.human_judge,
+            request_judge=m.human_judge if c.request_judge else None,
             best_of_n=c.best_of_n,
             max_steps=c.max_steps,
             seed=c.seed,

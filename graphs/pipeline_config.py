@@ -25,6 +25,9 @@ class PipelineConfig(BaseModel):
     trials: int = Field(3, ge=1, le=20, description="dialogues per accepted blueprint")
     # `--audit k`: k solver dialogues per accepted blueprint first; a flagged task's
     # blueprint is `audit_failed` (graphs/audit_gate.py). 0: no audit.
+    # `--request-judge`: the human_judge model asks, every user turn, whether the user
+    # wants something its instruction does not contain (a flag; a call per turn)
+    request_judge: bool = False
     audit: int = Field(0, ge=0, le=20, description="solver dialogues per accepted blueprint")
     target: int | None = Field(None, ge=1, description="keep going until this many trajectories")
     max_attempts: int | None = Field(None, ge=1, description="attempt budget with --target")

@@ -145,3 +145,30 @@ async def test_an_accepted_dialogue_has_no_side(retail_env, cancel_task):
     assert state["accepted"] and state["side"] == ""
     (row,) = ctx.store.trajectories(state["task_id"])
     assert row["side"] == "" and row["fidelity"] and all(t["sent"] for t in row["fidelity"])
+
+
+async def test_the_optional_request_judge_flags_a_user_asking_beyond_the_instruction(
+    retail_env, cancel_task
+):
+    def user(messages):
+        said = [m.content for m in messages if isinstance(m, HumanMessage)]
+        if said and "All done" in said[-1]:
+            return STOP
+        return "Cancel my pending order, and also upgrade my other order to express shipping."
+
+    def judge(messages):
+        reply = messages[-1].content.split("## The customer's reply\n", 1)[1]
+        beyond = "express shipping" in reply
+        return AIMessage(json.dumps({"reasoning": "compared", "asks_beyond_instruction": beyond}))
+
+    ctx = dialogue_context(retail_env, cancel_task, user=user)
+    ctx.request_judge = ScriptedChatModel(responder=judge)
+    state = await run_dialogue(ctx, add_task(ctx, cancel_task, instruction="Cancel your order."))
+    (row,) = ctx.store.trajectories(state["task_id"])
+    assert row["fidelity"][0]["flags"] == ["asks_beyond_instruction"]
+    assert user_fidelity([row])["asks_beyond_instruction"] == 1
+    # off by default: no call, no flag
+    ctx = dialogue_context(retail_env, cancel_task, user=user)
+    state = await run_dialogue(ctx, add_task(ctx, cancel_task, instruction="Cancel your order."))
+    (row,) = ctx.store.trajectories(state["task_id"])
+    assert all(t["flags"] == [] for t in row["fidelity"])

@@ -77,6 +77,13 @@ def evaluate(
             "30); with --protocol tau2, messages as τ² counts them (default 200, τ²'s)."
         ),
     ] = None,
+    request_judge: Annotated[
+        bool,
+        typer.Option(
+            help="Flag user turns that ask for something the instruction does not contain "
+            "(the human_judge model; one call per user turn)."
+        ),
+    ] = False,
     max_errors: Annotated[
         int, typer.Option(help="--protocol tau2: tool errors before an episode is cut off.")
     ] = 10,
@@ -116,6 +123,7 @@ def evaluate(
                 best_of_n=best_of_n,
                 max_steps=max_steps or (200 if protocol == "tau2" else 30),
                 max_errors=max_errors,
+                request_judge=request_judge,
             )
         overrides = {"assistant_model": assistant_model, "assistant_base_url": assistant_base_url}
         settings = load_settings(overrides=overrides)
@@ -133,7 +141,9 @@ def evaluate(
         models = EvalModels(
             assistant=chat_model("assistant", ready),
             human=chat_model("human", ready),
-            human_judge=chat_model("human_judge", ready) if config.best_of_n > 1 else None,
+            human_judge=chat_model("human_judge", ready)
+            if config.best_of_n > 1 or config.request_judge
+            else None,
             nl_judge=chat_model("nl_judge", ready),
         )
         with StageBars(console) as progress:

@@ -63,6 +63,13 @@ def generate(
         float, typer.Option(help="Recombinations per accepted blueprint (0 to 1).")
     ] = 0.25,
     committee_size: Annotated[int, typer.Option(help="Reviewer judges per blueprint.")] = 3,
+    request_judge: Annotated[
+        bool,
+        typer.Option(
+            help="Flag user turns that ask for something the instruction does not contain "
+            "(the human_judge model; one call per user turn)."
+        ),
+    ] = False,
     audit: Annotated[
         int,
         typer.Option(
@@ -123,6 +130,7 @@ def generate(
             concurrency=concurrency,
             committee_size=committee_size,
             audit=audit,
+            request_judge=request_judge,
             best_of_n=best_of_n,
             max_steps=max_steps,
             data_dir=str(data_dir.resolve()) if data_dir else None,
