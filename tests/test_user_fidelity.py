@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from phase2_helpers import add_task, dialogue_context
+from tau2_reference import tasks_file
 
 from apigen_mt.agents import STOP
 from apigen_mt.environments import get_domain
@@ -61,13 +62,8 @@ def test_facts_the_user_was_never_given_are_found(reply, invented):
 def _instruction_sentences():
     """Every sentence of τ²'s retail and airline user instructions, said in the first person:
     a user who says only what the instruction says."""
-    root = (
-        Path(__file__).resolve().parents[2] / "shared" / "tau2bench" / "data" / "tau2" / "domains"
-    )
     for domain in ("retail", "airline"):
-        path = root / domain / "tasks.json"
-        if not path.is_file():
-            pytest.skip(f"τ² tasks not found at {path}")
+        path = tasks_file(domain)  # skips where τ²'s data is absent
         for task in json.loads(path.read_text()):
             ins = task["user_scenario"]["instructions"]
             text = "\n".join(v or "" for v in ins.values())
