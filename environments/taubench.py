@@ -95,9 +95,9 @@ def _problem(error: dict[str, Any]) -> str:
 def reported_state_hash(env: Environment, sandbox) -> str:
     """The state hash a user compares: τ²'s `get_db_hash()` for a τ² domain, else ours."""
     if env.domain.tau2 is not None:
-        from .tau2.data import tau2_hash
+        from .tau2.hashing import tau2_hash_of
 
-        return tau2_hash(env.domain.tau2.export_db(sandbox.db))
+        return tau2_hash_of(env, sandbox)
     return sandbox.state_hash()
 
 

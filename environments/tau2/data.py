@@ -17,12 +17,17 @@ class Tau2Adapter(Protocol):
     """Maps a domain between τ²'s `db.json` and our tables."""
 
     tau2_name: str  # τ²'s own name for the domain ("retail")
+    # table -> the (collection, id column) records a row of it belongs to (tau2/hashing.py)
+    RECORD_OF: dict[str, tuple[tuple[str, str], ...]]
 
     def import_db(self, db: sqlite_utils.Database, data: dict[str, Any]) -> None:
         """Fill empty tables from `db.json`, with the value types τ²'s models give it."""
 
     def export_db(self, db: sqlite_utils.Database) -> dict[str, Any]:
         """The tables as τ²'s `model_dump()` of its database: every field, nulls kept."""
+
+    def export_records(self, db, collection: str, ids: list[str]) -> dict[str, Any]:
+        """Those records of a collection (absent ids: deleted), as `export_db` shows them."""
 
 
 def tau2_hash(data: Any) -> str:

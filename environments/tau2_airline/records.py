@@ -3,7 +3,8 @@ them (`user_id` inside users, `status` null on live reservations), with τ²'s n
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, ClassVar
 
 import sqlite_utils
 
@@ -29,6 +30,14 @@ class AirlineTau2:
     """τ²'s airline `db.json` <-> the airline tables."""
 
     tau2_name = "airline"
+    # which records a written row belongs to (environments/tau2/hashing.py)
+    RECORD_OF: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {
+        "users": (("users", "user_id"),),
+        "payment_methods": (("users", "user_id"),),
+        "flights": (("flights", "flight_number"),),
+        "flight_dates": (("flights", "flight_number"),),
+        "reservations": (("reservations", "reservation_id"),),
+    }
 
     def import_db(self, db: sqlite_utils.Database, data: dict[str, Any]) -> None:
         # The number types τ²'s models give on load: gift card and certificate amounts are
@@ -66,6 +75,32 @@ class AirlineTau2:
         v1.AirlineTaubench().import_data(
             db, {"users": users, "flights": flights, "reservations": reservations}
         )
+
+    def export_records(self, db, collection: str, ids: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key in ids:
+            if collection == "users":
+                record = user(db, key)
+            elif collection == "reservations":
+                record = reservation(db, key)
+            else:
+                record = v1.flight(db, key)
+                if record is not None:
+                    dates = db.query(
+                        "SELECT date, status, details FROM flight_dates WHERE flight_number = ? "
+                        "ORDER BY rowid",
+                        [key],
+                    )
+                    record = {
+                        **record,
+                        "dates": {
+                            d["date"]: {"status": d["status"], **json.loads(d["details"])}
+                            for d in dates
+                        },
+                    }
+            if record is not None:
+                found[key] = record
+        return found
 
     def export_db(self, db: sqlite_utils.Database) -> dict[str, Any]:
         data = v1.AirlineTaubench().export_data(db)

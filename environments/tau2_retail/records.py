@@ -3,7 +3,7 @@ them (every optional order field, nulls kept; `user_id` inside each user)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlite_utils
 
@@ -32,6 +32,17 @@ class RetailTau2:
     """τ²'s retail `db.json` <-> the retail tables."""
 
     tau2_name = "retail"
+    # which records a written row belongs to (environments/tau2/hashing.py)
+    RECORD_OF: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {
+        "users": (("users", "user_id"),),
+        "payment_methods": (("users", "user_id"),),
+        "products": (("products", "product_id"),),
+        "variants": (("products", "product_id"),),
+        "orders": (("orders", "order_id"), ("users", "user_id")),  # a user lists its orders
+        "order_items": (("orders", "order_id"),),
+        "payments": (("orders", "order_id"),),
+        "fulfillments": (("orders", "order_id"),),
+    }
 
     def import_db(self, db: sqlite_utils.Database, data: dict[str, Any]) -> None:
         # τ²'s models make these floats on load (Variant.price, OrderItem.price,
@@ -69,3 +80,7 @@ class RetailTau2:
 
     def export_db(self, db: sqlite_utils.Database) -> dict[str, Any]:
         return {"products": load_products(db), "users": users(db), "orders": orders(db)}
+
+    def export_records(self, db, collection: str, ids: list[str]) -> dict[str, Any]:
+        read = {"products": load_products, "users": users, "orders": orders}[collection]
+        return read(db, ids)
