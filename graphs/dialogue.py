@@ -211,7 +211,7 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         duplicate=int(duplicate),
         fidelity=fidelity,
         side=side,
-        state_hash=ctx.sandboxes[state["sandbox_id"]].state_hash(),
+        state_hash=verdict.state_hash,
         **({"reward": reward.reward, "reward_info": reward.model_dump()} if reward else {}),
     )
     return {"accepted": accepted, "reason": "; ".join(reasons), "side": side}

@@ -108,7 +108,7 @@ def task_set(config: EvalConfig, store: RunStore) -> list[dict[str, Any]]:
     for (
         t
     ) in tasks:  # an audit's verdict on the task: a failed trial of a flagged task is the task's
-        audits = store.solve_rates(t["source"]) if hasattr(store, "solve_rates") else []
+        audits = store.solve_rates(t["source"])
         if audits:
             flags = json.loads(audits[-1]["flags"] or "[]")
             t["audit"] = {

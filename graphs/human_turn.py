@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -24,38 +23,13 @@ from apigen_mt.agents import (
     make_human_judge,
 )
 
-from .user_fidelity import awaiting_write_confirmation, invented_facts, premature_stop
+from .user_fidelity import (
+    ANY_WRITES,
+    awaiting_write_confirmation,
+    invented_facts,
+    premature_stop,
+)
 
-# The stop guard: a user may not leave while the agent waits for a yes to a specific write.
-# A question that names no write ("anything else?", "ready to proceed?") is a closing, and
-# refusing the user's stop there ends good conversations in a human failure.
-_ASKS = re.compile(
-    r"\?|\(yes/no\)|\byes or no\b|\bplease confirm\b|\bconfirm with yes\b|\breply yes\b|"
-    r"\blet me know if you (want|would like|'d like) me to\b",
-    re.IGNORECASE,
-)
-_GENERIC = re.compile(
-    r"\b(anything (else|more)|something else|any other|another order|any more questions|"
-    r"else (i|we) can|need anything|how can i help|help you with today)\b",
-    re.IGNORECASE,
-)
-_WRITE = re.compile(
-    r"\b(cancel|cancell?ing|cancellation|exchange|exchanging|return|returning|refund|"
-    r"refunding|modify|modifying|modification|change|changing|update|updating|book|booking|"
-    r"send|sending|add|adding|remove|removing|upgrade|upgrading|downgrade|switch|switching|"
-    r"replace|replacing|charge|charging|pay|paying|place|placing|submit|submitting|process|"
-    r"processing|apply|applying|transfer|transferring)\b",
-    re.IGNORECASE,
-)
-# A write asked for with a participle ("you want the order cancelled"), unless it is done
-# or refused ("has been cancelled", "cannot be modified").
-_ASKED_PARTICIPLE = re.compile(
-    r"\b(?<!been )(?<!was )(?<!were )(?<!be )(?<!is )(?<!are )(?<!have )(?<!has )"
-    r"(?<!i've )(?<!already )(?<!successfully )"
-    r"(cancell?ed|exchanged|returned|refunded|modified|changed|updated|booked|sent|replaced)\b",
-    re.IGNORECASE,
-)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 LEAK_WINDOW = 12  # words copied verbatim from the instruction count as a leak
 LEAK_PENALTY = 5
 
@@ -112,16 +86,12 @@ def user_view(messages: list[BaseMessage]) -> list[Turn]:
     return turns
 
 
-def awaiting_confirmation(turns: list[Turn]) -> bool:
-    """The agent's last words ask the user to confirm a specific write (a request for a yes
-    that is not a generic closing, in a message that names the write)."""
+def awaiting_confirmation(turns: list[Turn], write_names: tuple[str, ...] = ANY_WRITES) -> bool:
+    """The agent's last words ask the user to confirm a write (of `write_names`, a domain's
+    write tools; by default any common write verb): user_fidelity's stop guard on turns."""
     if not turns or turns[-1].speaker != "agent":
         return False
-    sentences = [s for s in _SENTENCE.split(turns[-1].text) if not _GENERIC.search(s)]
-    if not any(_ASKS.search(s) for s in sentences):
-        return False
-    text = " ".join(sentences)
-    return bool(_WRITE.search(text) or _ASKED_PARTICIPLE.search(text))
+    return awaiting_write_confirmation(turns[-1].text, write_names)
 
 
 def leaks(candidate: str, instruction: str, window: int = LEAK_WINDOW) -> bool:
@@ -135,11 +105,7 @@ def check_reply(text: str, turns: list[Turn], x: HumanInput, checks: UserChecks 
         return "empty_reply", "empty reply"
     agent_last = turns[-1].text if turns and turns[-1].speaker == "agent" else ""
     stops = is_stop(text)
-    confirming = (
-        awaiting_write_confirmation(agent_last, checks.write_names)
-        if checks is not None
-        else awaiting_confirmation(turns)
-    )
+    confirming = awaiting_confirmation(turns, checks.write_names if checks else ANY_WRITES)
     if stops and confirming:
         return "stop_while_confirming", "stopped without answering the agent's confirmation request"
     if checks is None:

@@ -125,6 +125,11 @@ _SYNONYMS = {
     "pay": ("pay", "charge"),
     "transfer": ("transfer",),
 }
+# For a guard with no domain at hand: tool names whose verbs are the common writes.
+ANY_WRITES = tuple(
+    f"{verb}_" for verb in ("cancel", "exchange", "return", "modify", "update", "book", "send",
+                            "add", "remove", "replace", "pay", "create", "delete", "set")
+)  # fmt: skip
 _DONE = (
     r"(?<!been )(?<!was )(?<!were )(?<!be )(?<!is )(?<!are )(?<!have )(?<!has )(?<!i've )"
     r"(?<!already )(?<!successfully )(?<!now )"

@@ -20,6 +20,7 @@ class Verdict(BaseModel):
     diff: list[dict]  # row-level: gold final state -> dialogue final state
     diff_text: str
     gold_failed_calls: int = 0
+    state_hash: str = ""  # the episode's final state (stored with the trajectory)
 
     @property
     def reason(self) -> str:
@@ -57,7 +58,8 @@ def verify(
     gold_hash: str | None = None,
     prepare=None,
 ) -> Verdict:
-    if gold_hash is not None and episode.state_hash() == gold_hash:
+    final = episode.state_hash()
+    if gold_hash is not None and final == gold_hash:
         missing = outputs_said(outputs, agent_messages)
         return Verdict(
             accepted=not missing,
@@ -65,6 +67,7 @@ def verify(
             missing_outputs=missing,
             diff=[],
             diff_text="",
+            state_hash=final,
         )
     # No hash, or a different state: replay the gold actions for the row-level diff.
     missing = outputs_said(outputs, agent_messages)
@@ -73,7 +76,7 @@ def verify(
             if prepare is not None:
                 prepare(gold)
             trace = gold.run(gold_actions)
-            matches = gold.state_hash() == episode.state_hash()
+            matches = gold.state_hash() == final
             changes = [] if matches else episode.diff(gold)
     except ToolUnavailable as exc:  # a world's tool server failed: no verdict on the state
         return Verdict(
@@ -82,6 +85,7 @@ def verify(
             missing_outputs=missing,
             diff=[],
             diff_text=f"(the gold replay could not be run: {exc})",
+            state_hash=final,
         )
     return Verdict(
         accepted=matches and not missing,
@@ -90,4 +94,5 @@ def verify(
         diff=[c.model_dump() for c in changes],
         diff_text=render_diff(changes),
         gold_failed_calls=sum(not e.ok for e in trace),
+        state_hash=final,
     )

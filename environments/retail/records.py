@@ -6,6 +6,7 @@ record can never disagree.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -256,6 +257,33 @@ def set_order(db: sqlite_utils.Database, order: dict, **values: Any) -> None:
         f"UPDATE orders SET {cols} WHERE order_id = ?", [*encoded.values(), order["order_id"]]
     )
     order.update(values)
+
+
+def set_user_address(db: sqlite_utils.Database, user_id: str, address: dict[str, Any]) -> None:
+    db.execute(
+        f"UPDATE users SET {', '.join(f'{k} = ?' for k in address)} WHERE user_id = ?",
+        [*address.values(), user_id],
+    )
+
+
+def swap_item(
+    db: sqlite_utils.Database, order: dict, item_id: str, new_item_id: str, variant: dict
+) -> None:
+    """The order's first item `item_id` becomes `new_item_id` at `variant`'s price and
+    options, in the order record and its row."""
+    position, item = next((p, i) for p, i in enumerate(order["items"]) if i["item_id"] == item_id)
+    item.update(item_id=new_item_id, price=variant["price"], options=variant["options"])
+    db.execute(
+        "UPDATE order_items SET item_id = ?, price = ?, options = ? "
+        "WHERE order_id = ? AND position = ?",
+        [
+            new_item_id,
+            variant["price"],
+            json.dumps(variant["options"]),
+            order["order_id"],
+            position,
+        ],
+    )
 
 
 class RetailTaubench:

@@ -6,7 +6,6 @@ that commit) so the executor's savepoint makes each call all-or-nothing.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -23,6 +22,8 @@ from .records import (
     payment_methods_of,
     set_balance,
     set_order,
+    set_user_address,
+    swap_item,
 )
 
 OrderId = Annotated[
@@ -286,15 +287,9 @@ def modify_pending_order_items(
     if method["source"] == "gift_card":
         set_balance(db, payment_method_id, round(method["balance"] - diff_price, 2))
     for item_id, new_item_id in zip(item_ids, new_item_ids, strict=True):
-        position, item = next(
-            (p, i) for p, i in enumerate(order["items"]) if i["item_id"] == item_id
-        )
-        variant = products[item["product_id"]]["variants"][new_item_id]
-        item.update(item_id=new_item_id, price=variant["price"], options=variant["options"])
-        db.execute(
-            "UPDATE order_items SET item_id = ?, price = ?, options = ? "
-            "WHERE order_id = ? AND position = ?",
-            [new_item_id, variant["price"], json.dumps(variant["options"]), order_id, position],
+        item = next(i for i in order["items"] if i["item_id"] == item_id)
+        swap_item(
+            db, order, item_id, new_item_id, products[item["product_id"]]["variants"][new_item_id]
         )
     set_order(db, order, status="pending (item modified)")
     return order
@@ -359,10 +354,7 @@ def modify_user_address(
         "country": country,
         "zip": zip,
     }
-    db.execute(
-        f"UPDATE users SET {', '.join(f'{k} = ?' for k in address)} WHERE user_id = ?",
-        [*address.values(), user_id],
-    )
+    set_user_address(db, user_id, address)
     found[user_id]["address"] = address
     return found[user_id]
 

@@ -28,6 +28,7 @@ from apigen_mt.environments.common_tools import transfer_to_human_agents
 from apigen_mt.environments.tau2_retail.tools import calculate
 from apigen_mt.tools import ToolError, as_sent, tool
 
+from ..tau2.lookup import looked_up
 from . import models
 from .records import reservation as reservation_record
 from .records import user as user_record
@@ -64,36 +65,22 @@ def _as_models(cls: type[BaseModel], items: Any) -> list:
 
 
 def _user(db: Database, user_id: Any) -> dict[str, Any]:
-    found = user_record(db, user_id) if isinstance(user_id, str) else None
-    if found is None:
-        hash(user_id)
-        raise ToolError(f"User {user_id} not found")
-    return found
+    return looked_up(lambda k: user_record(db, k), user_id, f"User {user_id} not found")
 
 
 def _reservation(db: Database, reservation_id: Any) -> dict[str, Any]:
-    found = reservation_record(db, reservation_id) if isinstance(reservation_id, str) else None
-    if found is None:
-        hash(reservation_id)
-        raise ToolError(f"Reservation {reservation_id} not found")
-    return found
+    message = f"Reservation {reservation_id} not found"
+    return looked_up(lambda k: reservation_record(db, k), reservation_id, message)
 
 
 def _flight(db: Database, number: Any) -> dict[str, Any]:
-    found = v1.flight(db, number) if isinstance(number, str) else None
-    if found is None:
-        hash(number)
-        raise ToolError(f"Flight {number} not found")
-    return found
+    return looked_up(lambda k: v1.flight(db, k), number, f"Flight {number} not found")
 
 
 def _flight_date(db: Database, number: Any, date: Any) -> dict[str, Any]:
     _flight(db, number)
-    found = v1.flight_date(db, number, date) if isinstance(date, str) else None
-    if found is None:
-        hash(date)
-        raise ToolError(f"Flight {number} not found on date {date}")
-    return found
+    message = f"Flight {number} not found on date {date}"
+    return looked_up(lambda d: v1.flight_date(db, number, d), date, message)
 
 
 def _set_seats(db: Database, number: str, date: str, day: dict[str, Any]) -> None:

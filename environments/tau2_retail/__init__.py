@@ -8,26 +8,18 @@ the v1 generator's seeded database, so generation works offline.
 
 from pathlib import Path
 
-from apigen_mt.environments.registry import Domain, TaskHooks, register_domain
 from apigen_mt.environments.retail import DOMAIN as V1
-from apigen_mt.tools import ToolSet
+from apigen_mt.environments.tau2.domain import tau2_domain
 
 from .records import RetailTau2
 from .tools import TOOLS
 
-DOMAIN = register_domain(
-    Domain(
-        name="tau2-retail",
-        description="τ²-bench's online store support (retail as τ²'s code behaves): users, "
-        "orders and products; cancel, modify, return and exchange orders.",
-        schema=V1.schema,
-        tools=ToolSet.of(TOOLS),
-        rules=V1.rules,
-        generate=V1.generate,
-        policy_path=Path(__file__).with_name("policy.md"),
-        data_version="1",
-        tau2=RetailTau2(),
-        max_feedback_rounds=V1.max_feedback_rounds,
-        tasks=TaskHooks(**{f: getattr(V1.tasks, f) for f in V1.tasks.__dataclass_fields__}),
-    )
+DOMAIN = tau2_domain(
+    "tau2-retail",
+    "τ²-bench's online store support (retail as τ²'s code behaves): users, orders and "
+    "products; cancel, modify, return and exchange orders.",
+    V1,
+    TOOLS,
+    RetailTau2(),
+    Path(__file__).with_name("policy.md"),
 )

@@ -16,16 +16,20 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlite_utils import Database
 
+from apigen_mt.environments.calculator import evaluate
 from apigen_mt.environments.common_tools import transfer_to_human_agents
 from apigen_mt.environments.retail.records import (
     add_payment,
     load_products,
     set_balance,
     set_order,
+    set_user_address,
+    swap_item,
 )
 from apigen_mt.environments.tau2.data import as_float
 from apigen_mt.tools import ToolError, as_sent, tool
 
+from ..tau2.lookup import looked_up
 from .records import orders, users
 
 OrderId = as_sent(str, "The order id, such as '#W0000000', with its leading '#'.")
@@ -41,6 +45,12 @@ PaymentMethodId = as_sent(
     "A payment method id of the user, such as 'gift_card_0000000' or 'credit_card_0000000' "
     "(see the user's or the order's details).",
 )
+Address1 = as_sent(str, "First address line, such as '123 Main St'.")
+Address2 = as_sent(str, "Second address line, such as 'Apt 1', or ''.")
+City = as_sent(str, "The city, such as 'San Francisco'.")
+State = as_sent(str, "The state, such as 'CA'.")
+Country = as_sent(str, "The country, such as 'USA'.")
+Zip = as_sent(str, "The zip code, such as '12345'.")
 ProductId = as_sent(str, "The product id, such as '6086499569' (not an item id).")
 ItemId = as_sent(str, "The item id, such as '6086499569' (not a product id).")
 
@@ -64,19 +74,11 @@ def _address(**fields: Any) -> dict[str, str]:
 
 
 def _order(db: Database, order_id: Any) -> dict[str, Any]:
-    found = orders(db, [order_id]) if isinstance(order_id, str) else {}
-    if order_id not in found:
-        _hashable(order_id)
-        raise ToolError("Order not found")
-    return found[order_id]
+    return looked_up(lambda k: orders(db, [k]).get(k), order_id, "Order not found")
 
 
 def _user(db: Database, user_id: Any) -> dict[str, Any]:
-    found = users(db, [user_id]) if isinstance(user_id, str) else {}
-    if user_id not in found:
-        _hashable(user_id)
-        raise ToolError("User not found")
-    return found[user_id]
+    return looked_up(lambda k: users(db, [k]).get(k), user_id, "User not found")
 
 
 def _hashable(key: Any) -> None:
@@ -118,8 +120,6 @@ def calculate(
     ),
 ) -> str:
     """Calculate the result of an arithmetic expression, rounded to 2 decimals."""
-    from apigen_mt.environments.calculator import evaluate
-
     if not all(char in "0123456789+-*/(). " for char in expression):
         raise ToolError("Invalid characters in expression")  # τ²: capitalised
     return evaluate(expression)
@@ -216,7 +216,7 @@ def find_user_id_by_name_zip(
     db: Database,
     first_name: as_sent(str, "First name, such as 'John'."),
     last_name: as_sent(str, "Last name, such as 'Doe'."),
-    zip: as_sent(str, "The zip code, such as '12345'."),
+    zip: Zip,
 ) -> str:
     """Find a user id by first name, last name and zip code.
 
@@ -252,11 +252,8 @@ def get_order_details(db: Database, order_id: OrderId) -> dict:
 @tool()
 def get_product_details(db: Database, product_id: ProductId) -> dict:
     """Get the inventory details of a product: every variant with options, price, availability."""
-    found = load_products(db, [product_id]) if isinstance(product_id, str) else {}
-    if product_id not in found:
-        _hashable(product_id)
-        raise ToolError("Product not found")
-    return found[product_id]
+    read = lambda k: load_products(db, [k]).get(k)  # noqa: E731
+    return looked_up(read, product_id, "Product not found")
 
 
 @tool()
@@ -286,12 +283,12 @@ def list_all_product_types(db: Database) -> str:
 def modify_pending_order_address(
     db: Database,
     order_id: OrderId,
-    address1: as_sent(str, "First address line, such as '123 Main St'."),
-    address2: as_sent(str, "Second address line, such as 'Apt 1', or ''."),
-    city: as_sent(str, "The city, such as 'San Francisco'."),
-    state: as_sent(str, "The state, such as 'CA'."),
-    country: as_sent(str, "The country, such as 'USA'."),
-    zip: as_sent(str, "The zip code, such as '12345'."),
+    address1: Address1,
+    address2: Address2,
+    city: City,
+    state: State,
+    country: Country,
+    zip: Zip,
 ) -> dict:
     """Change the shipping address of a pending order.
 
@@ -335,17 +332,9 @@ def modify_pending_order_items(
     if method["source"] == "gift_card":
         set_balance(db, payment_method_id, round(method["balance"] - diff, 2))
     for item_id, new_item_id in zip(item_ids, new_item_ids, strict=False):
-        position, item = next(
-            (p, i) for p, i in enumerate(order["items"]) if i["item_id"] == item_id
-        )
         # τ²'s quirk: every swapped item gets the price and options of the *last* new
         # variant looked up, not of its own.
-        item.update(item_id=new_item_id, price=variant["price"], options=variant["options"])
-        db.execute(
-            "UPDATE order_items SET item_id = ?, price = ?, options = ? "
-            "WHERE order_id = ? AND position = ?",
-            [new_item_id, variant["price"], json.dumps(variant["options"]), order_id, position],
-        )
+        swap_item(db, order, item_id, new_item_id, variant)
     set_order(db, order, status="pending (item modified)")
     return order
 
@@ -385,12 +374,12 @@ def modify_pending_order_payment(
 def modify_user_address(
     db: Database,
     user_id: UserId,
-    address1: as_sent(str, "First address line, such as '123 Main St'."),
-    address2: as_sent(str, "Second address line, such as 'Apt 1', or ''."),
-    city: as_sent(str, "The city, such as 'San Francisco'."),
-    state: as_sent(str, "The state, such as 'CA'."),
-    country: as_sent(str, "The country, such as 'USA'."),
-    zip: as_sent(str, "The zip code, such as '12345'."),
+    address1: Address1,
+    address2: Address2,
+    city: City,
+    state: State,
+    country: Country,
+    zip: Zip,
 ) -> dict:
     """Change a user's default address.
 
@@ -400,10 +389,7 @@ def modify_user_address(
     address = _address(
         address1=address1, address2=address2, city=city, state=state, country=country, zip=zip
     )
-    db.execute(
-        f"UPDATE users SET {', '.join(f'{k} = ?' for k in address)} WHERE user_id = ?",
-        [*address.values(), user_id],
-    )
+    set_user_address(db, user_id, address)
     user["address"] = address
     return user
 
