@@ -220,8 +220,29 @@ async def trials(state: EvalState, runtime: Ctx, config: RunnableConfig) -> dict
 
 
 async def finish(state: EvalState, runtime: Ctx) -> dict[str, Any]:
-    runtime.context.store.set_run_status(runtime.context.eval_id, "finished")
+    ctx = runtime.context
+    ctx.store.save_pass_rates(
+        ctx.eval_id, ctx.config.label, pass_rates(ctx.store, state["task_ids"])
+    )
+    ctx.store.set_run_status(ctx.eval_id, "finished")
     return {"status": "finished"}
+
+
+def pass_rates(store: RunStore, task_ids: list[str]) -> list[dict[str, Any]]:
+    """Each evaluated task's trials and passes, by the task's source (what `export` and
+    the RL task sets look pass rates up by)."""
+    rows = []
+    for task_id in task_ids:
+        trials = store.trajectories(task_id)
+        source = store.task(task_id)["data"].get("source", task_id)
+        rows.append(
+            {
+                "task": source,
+                "trials": len(trials),
+                "passed": sum(bool(t["accepted"]) for t in trials),
+            }
+        )
+    return rows
 
 
 def build_evaluate_graph():

@@ -12,6 +12,7 @@ from . import (
     local_model,
     replay,
     runs,
+    serve,
     taubench,
     validate,
 )
@@ -26,6 +27,7 @@ app.command("browse")(browse.browse)
 app.command("validate")(validate.validate)
 app.command("audit")(audit.audit)
 app.command("replay")(replay.replay)
+app.command("serve")(serve.serve)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(domains.app, name="domains")
 app.add_typer(taubench.app, name="taubench")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from apigen_mt.export import ARGUMENTS, FORMATS, export_run
+from apigen_mt.export import ARGUMENTS, FORMATS, PassRateRange, export_run
 from apigen_mt.pricing import PriceTable
 from apigen_mt.quality import plot_quality
 from apigen_mt.report import run_report
@@ -159,12 +159,31 @@ def export(
             help="Also export accepted dialogues cut off by the step limit or a failing role.",
         ),
     ] = False,
+    min_pass_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep only tasks an evaluation passed at least this often (0..1; `eval "
+            "--run RUN` measures it; unmeasured tasks are left out)."
+        ),
+    ] = None,
+    max_pass_rate: Annotated[
+        float | None,
+        typer.Option(help="Keep only tasks an evaluation passed at most this often (0..1)."),
+    ] = None,
 ) -> None:
-    """Write the run's accepted, unique, finished trajectories in a training format."""
+    """Write the run's accepted, unique, finished trajectories in a training format; each
+    row carries its task's `pass_rate` (and `pass_rate_model`) where an evaluation measured
+    it."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
     if arguments not in ARGUMENTS:
         raise typer.BadParameter("choose object or string", param_hint="--arguments")
+    try:
+        bounded = min_pass_rate is not None or max_pass_rate is not None
+        high = 1.0 if max_pass_rate is None else max_pass_rate
+        rates = PassRateRange(min_pass_rate or 0.0, high) if bounded else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--min-pass-rate/--max-pass-rate") from None
     store = _store(out)
     _run(store, run_id)
     try:
@@ -177,6 +196,7 @@ def export(
             arguments=arguments,  # type: ignore[arg-type]
             dedup_threshold=dedup_threshold,
             include_unfinished=include_unfinished,
+            pass_rates=rates,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--dedup-threshold") from None
@@ -191,6 +211,11 @@ def export(
     if result["unfinished_left_out"]:
         console.print(
             f"{result['unfinished_left_out']} left out as unfinished (--include-unfinished)"
+        )
+    if rates is not None:
+        console.print(
+            f"{result['pass_rate_left_out']} left out by pass rate, "
+            f"{result['no_pass_rate_left_out']} with no measured pass rate"
         )
     if pairs:
         console.print(f"{result['pairs']} preference pairs -> {result['pairs_path']}")

@@ -11,6 +11,7 @@ preference pairs (accepted vs rejected dialogue of the same task) as JSONL.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,26 +31,53 @@ ARGUMENTS = ("object", "string")
 FINISHED = ("user_stop", "transfer")
 
 
+@dataclass(frozen=True)
+class PassRateRange:
+    """`export --min-pass-rate/--max-pass-rate`: the tasks a curriculum keeps, by the
+    pass rate the newest evaluation measured (`apigen-mt eval --run RUN`)."""
+
+    minimum: float = 0.0
+    maximum: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.minimum <= self.maximum <= 1.0:
+            raise ValueError(
+                f"pass-rate range must satisfy 0 <= min <= max <= 1 "
+                f"(got {self.minimum}..{self.maximum})"
+            )
+
+    def admits(self, rate: float) -> bool:
+        return self.minimum <= rate <= self.maximum
+
+
 def select_trajectories(
     store: RunStore,
     run_id: str,
     *,
     include_unfinished: bool = False,
     dedup_threshold: float | None = None,
+    pass_rates: PassRateRange | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The accepted, unique trajectories to export, and how many were left out and why:
-    unfinished (unless `include_unfinished`), and near duplicates of an instruction already
-    taken (with `dedup_threshold`)."""
+    unfinished (unless `include_unfinished`), outside the pass-rate range (with
+    `pass_rates`; a task no evaluation measured is left out of a filtered export), and
+    near duplicates of an instruction already taken (with `dedup_threshold`)."""
     if store.run(run_id) is None:
         raise LookupError(f"no run {run_id!r} in {store.path}")
     keep = NearDuplicateFilter(dedup_threshold) if dedup_threshold is not None else None
     instructions = {t["id"]: t["data"].get("instruction", "") for t in store.tasks(run_id)}
-    chosen, left_out = [], {"unfinished": 0, "near_duplicates": 0}
+    chosen = []
+    left_out = {"unfinished": 0, "near_duplicates": 0, "pass_rate": 0, "no_pass_rate": 0}
     for t in store.run_trajectories(run_id):
         if not t["accepted"] or t["duplicate"]:
             continue
+        measured = store.pass_rate(t["task_id"]) if pass_rates else None
         if not include_unfinished and t["ended_by"] not in FINISHED:
             left_out["unfinished"] += 1
+        elif pass_rates and measured is None:
+            left_out["no_pass_rate"] += 1
+        elif pass_rates and not pass_rates.admits(measured["pass_rate"]):
+            left_out["pass_rate"] += 1
         elif keep and keep.match(t["id"], instructions.get(t["task_id"], "")) is not None:
             left_out["near_duplicates"] += 1
         else:
@@ -65,11 +93,13 @@ def accepted_rows(
     arguments: Arguments = "object",
     dedup_threshold: float | None = None,
     include_unfinished: bool = False,
+    pass_rates: PassRateRange | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of the trajectories `select_trajectories` keeps, in the format asked."""
     chosen, _ = select_trajectories(
-        store, run_id, include_unfinished=include_unfinished, dedup_threshold=dedup_threshold
-    )
+        store, run_id, include_unfinished=include_unfinished, dedup_threshold=dedup_threshold,
+        pass_rates=pass_rates,
+    )  # fmt: skip
     return _rows(store, run_id, chosen, fmt, arguments)
 
 
@@ -88,6 +118,9 @@ def _rows(
         else:
             row = sharegpt_row(messages, policy, tools)
         row["id"] = t["id"]
+        measured = store.pass_rate(t["task_id"])  # difficulty, for curricula (None: unmeasured)
+        row["pass_rate"] = measured["pass_rate"] if measured else None
+        row["pass_rate_model"] = measured["model"] if measured else None
         rows.append(row)
     return rows
 
@@ -134,6 +167,7 @@ def export_run(
     arguments: Arguments = "object",
     dedup_threshold: float | None = None,
     include_unfinished: bool = False,
+    pass_rates: PassRateRange | None = None,
 ) -> dict[str, Any]:
     """Write the export under `dest`; returns {format, rows, path(s)}. `arguments`: tool
     call arguments in OpenAI rows as JSON objects (chat templates) or strings (the API)."""
@@ -142,8 +176,9 @@ def export_run(
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     chosen, left_out = select_trajectories(
-        store, run_id, include_unfinished=include_unfinished, dedup_threshold=dedup_threshold
-    )
+        store, run_id, include_unfinished=include_unfinished, dedup_threshold=dedup_threshold,
+        pass_rates=pass_rates,
+    )  # fmt: skip
     rows = _rows(store, run_id, chosen, fmt, arguments)
     if fmt == "sharegpt":
         path = dest / f"{run_id}.sharegpt.json"
@@ -169,6 +204,9 @@ def export_run(
         "near_duplicates_left_out": left_out["near_duplicates"],
         "unfinished_left_out": left_out["unfinished"],
     }
+    if pass_rates:
+        result["pass_rate_left_out"] = left_out["pass_rate"]
+        result["no_pass_rate_left_out"] = left_out["no_pass_rate"]
     if pairs:
         pair_rows = preference_pairs(store, run_id, arguments=arguments)
         pairs_path = dest / f"{run_id}.pairs.jsonl"

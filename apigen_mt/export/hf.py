@@ -85,11 +85,14 @@ def save_hf_dataset(
             ),
             "system": datasets.Value("string"),
             "tools": datasets.Value("string"),
+            # difficulty: the newest evaluation's pass rate of the task, and its model
+            "pass_rate": datasets.Value("float64"),
+            "pass_rate_model": datasets.Value("string"),
         }
     )
     datasets.disable_progress_bars()
     # from_list([]) loses the columns and crashed an export with no rows to keep.
-    columns = {name: [row[name] for row in rows] for name in features}
+    columns = {name: [row.get(name) for row in rows] for name in features}
     dataset = datasets.Dataset.from_dict(columns, features=features)
     (dest / "data").mkdir(parents=True, exist_ok=True)
     dataset.to_parquet(str(dest / "data" / "train-00000-of-00001.parquet"))

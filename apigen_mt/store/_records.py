@@ -240,6 +240,28 @@ class PhaseRecords:
                 "SELECT audit_id, model, trials, solved, solve_rate, flags FROM audits "
                 "WHERE task = ? ORDER BY rowid", [task])]  # fmt: skip
 
+    def save_pass_rates(self, eval_id: str, model: str, tasks: list[dict[str, Any]]) -> None:
+        """An evaluation's pass rate per task ({task, trials, passed}); a finished
+        evaluation finished again replaces its rows."""
+        now = time.time()
+        with self._lock:
+            for t in tasks:
+                self.db.conn.execute(
+                    "INSERT OR REPLACE INTO pass_rates (id, eval_id, task, model, trials, passed, "
+                    "pass_rate, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [f"{eval_id}:{t['task']}", eval_id, t["task"], model, t["trials"],
+                     t["passed"], t["passed"] / t["trials"] if t["trials"] else 0.0, now],
+                )  # fmt: skip
+
+    def pass_rate(self, task: str) -> dict[str, Any] | None:
+        """The newest evaluation's pass rate of a task (by its source): {pass_rate, model,
+        trials, passed, eval_id}, or None when no evaluation measured it."""
+        with self._lock:
+            rows = [dict(r) for r in self.db.query(
+                "SELECT eval_id, model, trials, passed, pass_rate FROM pass_rates "
+                "WHERE task = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", [task])]  # fmt: skip
+        return rows[0] if rows else None
+
     def run_trajectories(self, run_id: str) -> list[dict[str, Any]]:
         """Every trajectory of a run, in task order then attempt order."""
         with self._lock:

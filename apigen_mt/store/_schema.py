@@ -101,6 +101,19 @@ TABLES["audits"] = {
     "closest_diff": str,
 }
 
+# `apigen-mt eval`: each task's pass rate under one evaluation (the difficulty a curriculum
+# filters on: `export --min-pass-rate/--max-pass-rate`, the RL task sets' `pass_rate`).
+TABLES["pass_rates"] = {
+    "id": str,
+    "eval_id": str,
+    "task": str,  # the task's source, as in `audits`
+    "model": str,  # the model under test (the evaluation's label)
+    "trials": int,
+    "passed": int,
+    "pass_rate": float,
+    "created_at": float,
+}
+
 INDEXES = [
     ("units", ["run_id", "key"], True),
     ("usage", ["run_id", "role", "stage", "model"], True),
@@ -112,4 +125,5 @@ INDEXES = [
     ("turns", ["episode_id", "idx"], False),
     ("trajectories", ["task_id"], False),
     ("audits", ["task"], False),
+    ("pass_rates", ["task"], False),
 ]
