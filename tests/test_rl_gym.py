@@ -118,7 +118,7 @@ def test_a_task_index_out_of_range_is_a_clear_error(retail):
     env, tasks = retail
     with pytest.raises(IndexError, match="out of range"):
         env.reset(options={"task_index": len(tasks)})
-    observation, info = env.reset(seed=3)  # no index: drawn from the seeded generator
+    _, info = env.reset(seed=3)  # no index: drawn from the seeded generator
     assert 0 <= info["task_index"] < len(tasks)
 
 
