@@ -234,7 +234,7 @@ def pass_rates(store: RunStore, task_ids: list[str]) -> list[dict[str, Any]]:
     rows = []
     for task_id in task_ids:
         trials = store.trajectories(task_id)
-        source = store.task(task_id)["data"].get("source", task_id)
+        source = store.task(task_id).get("source", task_id)
         rows.append(
             {
                 "task": source,

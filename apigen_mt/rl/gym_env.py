@@ -186,16 +186,20 @@ class ApigenMTEnv(gym.Env):
         )
 
     def _run(self, coro):
-        """Run a coroutine to its end from synchronous code (also inside a notebook,
-        whose thread already runs an event loop: then on a worker thread)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-            return self._loop.run_until_complete(coro)
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, coro).result()
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return run_sync(self._loop, coro)
+
+
+def run_sync(loop: asyncio.AbstractEventLoop, coro):
+    """Run a coroutine to its end from synchronous code, on `loop` (also inside a
+    notebook, whose thread already runs an event loop: then on a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return loop.run_until_complete(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _guidelines(task_set: TaskSet) -> str:
