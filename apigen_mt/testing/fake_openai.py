@@ -129,9 +129,29 @@ class FakeOpenAIServer:
                     return
                 if step.delay:
                     time.sleep(step.delay)
-                if self._send(200, _completion(body, step)):
+                completion = _completion(body, step)
+                sent = (
+                    self._stream(completion) if body.get("stream") else self._send(200, completion)
+                )
+                if sent:
                     with server._lock:
                         server.served += 1
+
+            def _stream(self, completion: dict[str, Any]) -> bool:
+                """`stream: true`: the same completion as server-sent events (the content
+                and calls in one delta, then the finish reason, the usage and [DONE])."""
+                events = [f"data: {json.dumps(e)}\n\n" for e in _chunks(completion)]
+                data = ("".join(events) + "data: [DONE]\n\n").encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return True
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+                    return False
 
             def _send(
                 self, status: int, payload: Any, headers: dict[str, str] | None = None
@@ -172,6 +192,22 @@ def _strict_refusal(body: dict[str, Any]) -> dict[str, Any] | None:
 def _arguments(arguments: Any) -> str:
     """Arguments as the wire carries them; a string is sent as is (e.g. JSON cut off)."""
     return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
+def _chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
+    """A completion as `chat.completion.chunk` events."""
+    choice = completion["choices"][0]
+    message = choice["message"]
+    delta: dict[str, Any] = {"role": "assistant", "content": message.get("content") or ""}
+    if message.get("tool_calls"):
+        delta["tool_calls"] = [{**c, "index": i} for i, c in enumerate(message["tool_calls"])]
+    head = {k: completion[k] for k in ("id", "created", "model")}
+    head["object"] = "chat.completion.chunk"
+    return [
+        {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]},
+        {**head, "choices": [], "usage": completion["usage"]},
+    ]
 
 
 def _completion(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
