@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from apigen_mt.tools import ToolCall, ToolExecutor, TraceEntry
+from apigen_mt.tools import ERROR_PREFIX, ToolCall, ToolError, ToolExecutor, TraceEntry
 
 from .registry import Domain, get_domain
 from .schema import quote
@@ -102,8 +102,9 @@ class Environment:
         domain = get_domain(domain) if isinstance(domain, str) else domain
         if domain.tau2 is None:
             raise ValueError(f"domain {domain.name!r} has no τ² import")
-        folder = tau2_data_dir(domain.tau2.tau2_name, data_dir)
-        data = read_db_json(folder)
+        adapter = domain.tau2
+        folder = tau2_data_dir(adapter.tau2_name, data_dir, getattr(adapter, "db_file", "db.json"))
+        data = adapter.read(folder) if hasattr(adapter, "read") else read_db_json(folder)
         content = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
         name = f"{domain.name}-tau2-{content}-v{domain.data_version}.sqlite"
         master = _build_cached(domain, cache_dir, name, lambda db: domain.tau2.import_db(db, data))
@@ -126,7 +127,10 @@ class Environment:
         if domain.tau2 is not None:
             from .tau2.data import find_tau2_data
 
-            folder = find_tau2_data(domain.tau2.tau2_name, data_dir, tasks_file)
+            folder = find_tau2_data(
+                domain.tau2.tau2_name, data_dir, tasks_file,
+                getattr(domain.tau2, "db_file", "db.json"),
+            )  # fmt: skip
             if folder is not None:
                 return cls.from_tau2(domain, folder, cache_dir=cache_dir)
         elif data_dir:
@@ -221,6 +225,9 @@ class Sandbox:
         self.id = uuid.uuid4().hex
         self.conn = env._sandbox_connection()
         self.executor = ToolExecutor(self.conn, env.domain.tools)
+        # the user's tools, on the same connection (dual-control domains only)
+        user_tools = env.domain.user_tools
+        self.user_executor = ToolExecutor(self.conn, user_tools) if user_tools else None
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -230,11 +237,61 @@ class Sandbox:
     def trace(self) -> list[TraceEntry]:
         return self.executor.trace
 
-    def call(self, name: str, arguments: Any = None) -> TraceEntry:
-        return self.executor.call(name, arguments)
+    @property
+    def user_trace(self) -> list[TraceEntry]:
+        return self.user_executor.trace if self.user_executor else []
+
+    def call(self, name: str, arguments: Any = None, requestor: str = "assistant") -> TraceEntry:
+        """One call by the agent (default) or, in a dual-control domain, by the user; the
+        domain's synchronisation of the two sides follows it (a failing one is the call's
+        error, as τ² reports it)."""
+        if requestor == "user":
+            if self.user_executor is None:
+                return TraceEntry(
+                    index=0, name=str(name), arguments={}, ok=False,
+                    observation=f"{ERROR_PREFIX}the user has no tools in this domain",
+                )  # fmt: skip
+            entry = self.user_executor.call(name, arguments)
+        else:
+            entry = self.executor.call(name, arguments)
+        return self._synced(entry)
 
     def run(self, calls: list[ToolCall] | list[dict[str, Any]]) -> list[TraceEntry]:
-        return self.executor.run(calls)
+        if self.env.domain.sync is None and self.user_executor is None:
+            return self.executor.run(calls)
+        out = []
+        for c in calls:
+            c = c if isinstance(c, ToolCall) else ToolCall.model_validate(c)
+            out.append(self.call(c.name, c.arguments, c.requestor))
+        return out
+
+    def function(self, side: str, name: str, arguments: dict[str, Any]) -> Any:
+        """One of the domain's scene-setting or assertion functions (not a tool: no trace),
+        then the synchronisation. ToolError when it fails or does not exist."""
+        fn = self.env.domain.functions.get(side, {}).get(name)
+        tools = self.user_executor if side == "user" else self.executor
+        if fn is None and tools is not None and name in tools.toolset:
+            fn = tools.toolset[name].fn  # a tool used to set the scene
+        if fn is None:
+            raise ToolError(f"Function {name} not found in {side} tools")
+        try:
+            result = fn(self.db, **arguments)
+        except TypeError as exc:
+            raise ToolError(str(exc)) from None
+        sync = self.env.domain.sync
+        if sync is not None:
+            sync(self.db)
+        return result
+
+    def _synced(self, entry: TraceEntry) -> TraceEntry:
+        sync = self.env.domain.sync
+        if sync is None:
+            return entry
+        try:
+            sync(self.db)
+        except ToolError as exc:
+            entry.observation, entry.ok = f"{ERROR_PREFIX}{exc}", False
+        return entry
 
     def state_hash(self) -> str:
         """Same value as `state_hash(conn, schema)`, re-digesting only the rows written."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -74,6 +74,12 @@ class Domain:
     # master). An MCP world's sandboxes are files its servers open.
     sandboxes: Callable[[Any], Any] | None = None
     world: Any = None  # the loaded world (environments.worlds.World) behind this domain
+    # Dual control (τ²'s telecom): the user's own tools on their side of the sandbox, the
+    # functions tasks set the scene with and assert on ({"assistant"|"user": name -> fn(db,
+    # **arguments)}), and the synchronisation of the two sides after every call.
+    user_tools: ToolSet | None = None
+    functions: dict[str, dict[str, Callable[..., Any]]] = field(default_factory=dict)
+    sync: Callable[[sqlite_utils.Database], None] | None = None
 
     @cached_property
     def policy(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from apigen_mt.tools import ToolCall
+from apigen_mt.tools import ToolCall, ToolError
 
 from .environment import Environment
 
@@ -102,21 +102,36 @@ def reported_state_hash(env: Environment, sandbox) -> str:
 
 
 def run_setup(sandbox, task: TaubenchTask | dict[str, Any]) -> None:
-    """A τ² task's initialization actions, before the episode or the gold replay. They are
-    not the agent's: they leave the trace empty. A failing one is an error (τ² raises)."""
+    """A τ² task's initialization actions, before the episode or the gold replay, on the
+    agent's side or the user's: a tool, or one of the domain's scene-setting functions.
+    They are nobody's actions: they leave the traces empty. A failing one is an error (τ²
+    raises)."""
     tau2 = task.get("tau2") if isinstance(task, dict) else task.tau2
     setup = (tau2 or {}).get("setup") or []
+    domain = sandbox.env.domain
     for call in setup:
-        if call["env_type"] != "assistant":
+        side, name, arguments = call["env_type"], call["func_name"], call["arguments"]
+        if side == "user" and domain.user_tools is None:
             raise ValueError(
                 f"task {tau2.get('id')!r}: a user-side initialization action "
-                f"({call['func_name']}) needs a domain with user tools"
+                f"({name}) needs a domain with user tools"
             )
-        entry = sandbox.call(call["func_name"], call["arguments"])
-        if not entry.ok:
-            raise ValueError(f"task {tau2.get('id')!r}: initialization failed: {entry.observation}")
+        tools = domain.user_tools if side == "user" else domain.tools
+        if name in tools and name not in domain.functions.get(side, {}):
+            entry = sandbox.call(name, arguments, requestor=side)
+            problem = "" if entry.ok else entry.observation
+        else:
+            try:
+                sandbox.function(side, name, arguments)
+                problem = ""
+            except ToolError as exc:
+                problem = str(exc)
+        if problem:
+            raise ValueError(f"task {tau2.get('id')!r}: initialization failed: {problem}")
     if setup:
         sandbox.executor.trace.clear()
+        if sandbox.user_executor is not None:
+            sandbox.user_executor.trace.clear()
 
 
 def export_state(env: Environment, sandbox) -> dict[str, dict[str, Any]]:

@@ -91,11 +91,22 @@ class Tau2Oracle:
     def reset(self, domain: str) -> None:
         self.ask({"op": "reset", "domain": domain})
 
-    def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        return self.ask({"op": "call", "name": name, "arguments": arguments})
+    def call(
+        self, name: str, arguments: dict[str, Any], requestor: str = "assistant"
+    ) -> dict[str, Any]:
+        return self.ask(
+            {"op": "call", "name": name, "arguments": arguments, "requestor": requestor}
+        )
+
+    def task(self, domain: str, task_index: int) -> str:
+        """A fresh environment in the task's initial state; the task's id."""
+        return self.ask({"op": "task", "domain": domain, "task_index": task_index})["id"]
 
     def hash(self) -> str:
         return self.ask({"op": "hash"})["hash"]
+
+    def user_hash(self) -> str | None:
+        return self.ask({"op": "hash"})["user_hash"]
 
     def close(self) -> None:
         if self.proc.stdin:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import sqlite_utils
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from .declare import ToolError, ToolSet, ToolUnavailable
 
@@ -17,10 +17,19 @@ CALL_SAVEPOINT = "tool_call"  # the savepoint each call runs in (undone when it 
 
 
 class ToolCall(BaseModel):
-    """A requested call, as an LLM or a task file states it."""
+    """A requested call, as an LLM or a task file states it. `requestor`: whose tool it is
+    (dual-control domains: the user has tools too); left out of dumps when the agent's."""
 
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    requestor: Literal["assistant", "user"] = "assistant"
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("requestor") == "assistant":
+            data.pop("requestor")
+        return data
 
 
 class TraceEntry(BaseModel):

@@ -45,6 +45,8 @@ def list_domains(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
             "name": n,
             "tools": len(get_domain(n).tools),
             "writes": len(get_domain(n).tools.write_names),
+            # dual control: the user's own tools (τ²'s telecom), else 0
+            "user_tools": len(get_domain(n).user_tools or ()),
             "rules": len(get_domain(n).rules.rules),
             "description": get_domain(n).description,
         }

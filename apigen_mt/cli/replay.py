@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from apigen_mt.environments.tau2.hashing import tau2_user_hash_of
 from apigen_mt.environments.taubench import reported_state_hash, run_setup
 from apigen_mt.tools import ToolUnavailable
 
@@ -43,7 +44,8 @@ def replay(
     seed: Annotated[int, typer.Option(help="Seed of the generated data (no --data-dir).")] = 0,
     cache_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
-    """Replay each task's actions: what the agent would see, and the final state's hash."""
+    """Replay each task's actions: what the agent would see, and the final state's hash
+    (dual control: the user's actions too, and the user's side's `user_state_hash`)."""
     env, task_list = environment_and_tasks(domain, tasks, data_dir, seed, cache_dir, split)
     if databases:
         databases.mkdir(parents=True, exist_ok=True)
@@ -61,6 +63,8 @@ def replay(
                     trace = sandbox.run(task.actions)
                     line["observations"] = [e.observation for e in trace]
                     line["state_hash"] = reported_state_hash(env, sandbox)
+                    if env.domain.user_tools is not None:  # dual control: the user's side too
+                        line["user_state_hash"] = tau2_user_hash_of(env, sandbox)
                     if databases:
                         sandbox.save(databases / f"{index}.sqlite")
             except (ToolUnavailable, ValueError) as exc:  # a server or a setup failed: go on

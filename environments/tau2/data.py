@@ -35,9 +35,12 @@ def tau2_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def tau2_data_dir(tau2_name: str, given: Path | str | None = None) -> Path:
-    """The folder with a domain's `db.json`: `given` (that folder, or τ²'s data root), else
-    `$TAU2_DATA_DIR/tau2/domains/<name>`. FileNotFoundError says where it looked."""
+def tau2_data_dir(
+    tau2_name: str, given: Path | str | None = None, db_file: str = "db.json"
+) -> Path:
+    """The folder with a domain's `db.json` (telecom: `db.toml`): `given` (that folder, or
+    τ²'s data root), else `$TAU2_DATA_DIR/tau2/domains/<name>`. FileNotFoundError says where
+    it looked."""
     candidates: list[Path] = []
     if given is not None:
         root = Path(given)
@@ -45,27 +48,30 @@ def tau2_data_dir(tau2_name: str, given: Path | str | None = None) -> Path:
     elif os.environ.get(DATA_DIR_ENV):
         candidates.append(Path(os.environ[DATA_DIR_ENV]) / "tau2" / "domains" / tau2_name)
     for folder in candidates:
-        if (folder / "db.json").is_file():
+        if (folder / db_file).is_file():
             return folder
     looked = ", ".join(str(c) for c in candidates) or f"nowhere (${DATA_DIR_ENV} is not set)"
     raise FileNotFoundError(
-        f"τ²'s {tau2_name} db.json not found; looked in {looked}. Pass --data-dir (τ²'s "
+        f"τ²'s {tau2_name} {db_file} not found; looked in {looked}. Pass --data-dir (τ²'s "
         f"domains/{tau2_name} folder) or set ${DATA_DIR_ENV} to τ²'s data folder."
     )
 
 
 def find_tau2_data(
-    tau2_name: str, given: Path | str | None, tasks_file: Path | str | None = None
+    tau2_name: str,
+    given: Path | str | None,
+    tasks_file: Path | str | None = None,
+    db_file: str = "db.json",
 ) -> Path | None:
     """τ²'s data folder for a command: `given` (an error if it has none), else the task
     file's own folder where τ²'s `db.json` sits beside it, else `$TAU2_DATA_DIR`'s, else
     None (the domain's generated data)."""
     if given is not None:
-        return tau2_data_dir(tau2_name, given)
-    if tasks_file is not None and (Path(tasks_file).parent / "db.json").is_file():
+        return tau2_data_dir(tau2_name, given, db_file)
+    if tasks_file is not None and (Path(tasks_file).parent / db_file).is_file():
         return Path(tasks_file).parent
     try:
-        return tau2_data_dir(tau2_name) if os.environ.get(DATA_DIR_ENV) else None
+        return tau2_data_dir(tau2_name, None, db_file) if os.environ.get(DATA_DIR_ENV) else None
     except FileNotFoundError:
         return None
 

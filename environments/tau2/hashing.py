@@ -81,9 +81,18 @@ class _Db:
 
 
 def tau2_hash_of(env, sandbox) -> str:
-    """τ²'s hash of a sandbox's database (the master's record texts cached on `env`)."""
+    """τ²'s hash of a sandbox's database (the master's record texts cached on `env`; a
+    domain whose adapter hashes itself, telecom, dumps it whole)."""
+    if hasattr(env.domain.tau2, "db_hash"):
+        return env.domain.tau2.db_hash(sandbox.db)
     with _lock:
         hasher = env.__dict__.get("_tau2_hasher")
         if hasher is None:
             hasher = env.__dict__["_tau2_hasher"] = Tau2Hasher(env)
     return hasher.hexdigest(env, sandbox)
+
+
+def tau2_user_hash_of(env, sandbox) -> str | None:
+    """τ²'s `get_user_db_hash()`: the user's side of a dual-control sandbox (else None)."""
+    adapter = env.domain.tau2
+    return adapter.user_db_hash(sandbox.db) if hasattr(adapter, "user_db_hash") else None

@@ -170,7 +170,11 @@ def as_task(task: Tau2Task, source: str) -> dict[str, Any]:
         "user_id": None,
         "instruction": render_scenario(task.user_scenario),
         "persona": "",
-        "actions": [{"name": a.name, "arguments": a.arguments} for a in actions],
+        "actions": [
+            {"name": a.name, "arguments": a.arguments}
+            | ({"requestor": "user"} if a.requestor == "user" else {})
+            for a in actions
+        ],
         "outputs": [],
         "source": source,
         "tau2": {
