@@ -31,6 +31,8 @@ You cannot do both at the same time.
 
 Try to be helpful and always follow the policy. Always make sure you generate valid JSON only."""
 GUIDELINES_FILE = Path("tau2") / "user_simulator" / "simulation_guidelines.md"
+# a user with tools of their own (dual control: τ²'s telecom)
+TOOLS_GUIDELINES_FILE = GUIDELINES_FILE.with_name("simulation_guidelines_tools.md")
 
 
 def tau2_agent_system(policy: str) -> str:
@@ -43,12 +45,14 @@ def is_tau2_stop(text: str) -> bool:
     return any(token in text for token in TAU2_STOP_TOKENS)
 
 
-def find_guidelines(data_root: Path | None) -> str:
-    """τ²'s user-simulator guidelines from its data folder (the root holding `tau2/`)."""
-    path = (data_root / GUIDELINES_FILE) if data_root else None
+def find_guidelines(data_root: Path | None, tools: bool = False) -> str:
+    """τ²'s user-simulator guidelines from its data folder (the root holding `tau2/`);
+    `tools`: those for a user with tools of their own."""
+    wanted = TOOLS_GUIDELINES_FILE if tools else GUIDELINES_FILE
+    path = (data_root / wanted) if data_root else None
     if path is None or not path.is_file():
         raise FileNotFoundError(
-            f"--protocol tau2 needs τ²'s user-simulator guidelines ({GUIDELINES_FILE}); "
+            f"--protocol tau2 needs τ²'s user-simulator guidelines ({wanted}); "
             f"not found under {data_root or '(no τ² data folder)'}: set $TAU2_DATA_DIR"
         )
     # no runtime persona: τ² fills <PERSONA_GUIDELINES> with nothing by default

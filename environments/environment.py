@@ -283,14 +283,22 @@ class Sandbox:
             sync(self.db)
         return result
 
-    def _synced(self, entry: TraceEntry) -> TraceEntry:
+    def sync(self) -> str | None:
+        """The domain's synchronisation of its two sides (dual control); the error text a
+        failing one gives the call it followed, else None."""
         sync = self.env.domain.sync
         if sync is None:
-            return entry
+            return None
         try:
             sync(self.db)
         except ToolError as exc:
-            entry.observation, entry.ok = f"{ERROR_PREFIX}{exc}", False
+            return f"{ERROR_PREFIX}{exc}"
+        return None
+
+    def _synced(self, entry: TraceEntry) -> TraceEntry:
+        problem = self.sync()
+        if problem:
+            entry.observation, entry.ok = problem, False
         return entry
 
     def state_hash(self) -> str:

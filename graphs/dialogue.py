@@ -23,6 +23,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from apigen_mt.agents import HumanInput, RoleFailure, is_stop
+from apigen_mt.agents.acting_user import agent_view
 from apigen_mt.agents.request_judge import RequestInput, RequestVerdict, make_request_judge
 from apigen_mt.agents.tau2_user import (
     TAU2_GREETING,
@@ -39,17 +40,22 @@ from .context import DialogueContext
 from .failure_side import failure_side
 from .human_turn import UserChecks, check_reply, human_turn, leaks, user_view
 from .state import DialogueState
-from .tau2_reward import failure_reasons, tau2_reward
+from .tau2_reward import env_assertion_checks, failure_reasons, tau2_reward
+from .user_tools import acting_human, user_tools
 from .verify import verify
 
 Ctx = Runtime[DialogueContext]
 TRANSFER_TOOL = "transfer_to_human_agents"
 
 
-async def human(state: DialogueState, runtime: Ctx) -> Command[Literal["assistant", "verify"]]:
+async def human(
+    state: DialogueState, runtime: Ctx
+) -> Command[Literal["assistant", "user_tools", "verify"]]:
     # No step check here: as in τ-bench, the user answers the agent's last action.
     ctx, task = runtime.context, runtime.context.task(state["task_id"])
     messages = ctx.transcript(state["episode_id"])
+    if ctx.env.domain.user_tools is not None:  # dual control: the user acts on its side too
+        return await acting_human(state, ctx, task, messages)
     if ctx.protocol == "tau2":
         return await _tau2_human(state, ctx, task, messages)
     choice = await human_turn(
@@ -126,7 +132,7 @@ async def assistant(
         return _end({"ended_by": "turn_limit"})
     if tau2 and state.get("errors", 0) >= ctx.max_errors:
         return _end({"ended_by": "error_limit"})
-    transcript = ctx.transcript(state["episode_id"])
+    transcript = agent_view(ctx.transcript(state["episode_id"]))  # not the user's side
     reply = await ctx.agent.ainvoke(transcript)
     if _is_empty(reply):  # never hand the user an empty agent message: resample once
         reply = await ctx.agent.ainvoke(transcript)
@@ -151,7 +157,10 @@ async def tools(
     request = ctx.last_message(state["episode_id"])
     sandbox = ctx.sandboxes[state["sandbox_id"]]
     try:
-        answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
+        after = sandbox.sync if ctx.env.domain.sync is not None else None
+        answers = await run_tool_calls(
+            request, ctx.env.domain.tools, sandbox.executor, config, after_each=after
+        )
     except ToolUnavailable as exc:  # a world's tool server failed: end the episode, say why
         return _end({"ended_by": "tool_failure", "reason": f"tools: {exc}"})
     ctx.say(state["episode_id"], answers)
@@ -167,7 +176,7 @@ async def tools(
 async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
     ctx, task = runtime.context, runtime.context.task(state["task_id"])
     messages = ctx.transcript(state["episode_id"])
-    said = [str(m.content) for m in messages if isinstance(m, AIMessage) and m.content]
+    said = [str(m.content) for m in agent_view(messages) if isinstance(m, AIMessage) and m.content]
     tau2 = task.get("tau2")
     verdict = verify(
         ctx.env,
@@ -188,6 +197,7 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         reward = await tau2_reward(
             tau2, messages, db_match=verdict.state_matches, ended_by=ended_by,
             nl_judge_model=ctx.nl_judge,
+            env_checks=env_assertion_checks(ctx.sandboxes[state["sandbox_id"]], tau2),
         )  # fmt: skip
         accepted = reward.reward == 1.0 and ended_by != "tool_failure"
         reasons = [r for r in (state.get("reason", ""),) if r] + failure_reasons(reward)
@@ -256,6 +266,7 @@ def build_dialogue_graph():
     g.add_node("human", human)
     g.add_node("assistant", assistant)
     g.add_node("tools", tools)
+    g.add_node("user_tools", user_tools)  # dual control: the user's own tool calls
     g.add_node("verify", verify_node)
     # Each node names its successor with a `Command` (the Literal in its return type draws
     # the edges): LangGraph runs no routing step and re-reads no state between nodes.

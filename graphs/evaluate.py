@@ -119,9 +119,10 @@ def task_set(config: EvalConfig, store: RunStore) -> list[dict[str, Any]]:
     return tasks
 
 
-def tau2_guidelines(config: EvalConfig) -> str:
-    """τ²'s user-simulator guidelines: from the τ² data folder holding the task file (its
-    `tau2/domains/<d>/tasks.json`), else `$TAU2_DATA_DIR`."""
+def tau2_guidelines(config: EvalConfig, tools: bool = False) -> str:
+    """τ²'s user-simulator guidelines (`tools`: those for a user with tools of their own):
+    from the τ² data folder holding the task file (its `tau2/domains/<d>/tasks.json`), else
+    `$TAU2_DATA_DIR`."""
     roots = (
         [Path(config.tasks_file).resolve().parents[i] for i in range(4)]
         if config.tasks_file
@@ -131,8 +132,8 @@ def tau2_guidelines(config: EvalConfig) -> str:
         roots.append(Path(os.environ["TAU2_DATA_DIR"]))
     for root in roots:
         if (root / GUIDELINES_FILE).is_file():
-            return find_guidelines(root)
-    return find_guidelines(roots[-1] if roots else None)  # raises, saying where it looked
+            return find_guidelines(root, tools)
+    return find_guidelines(roots[-1] if roots else None, tools)  # raises, saying where
 
 
 @dataclass
@@ -171,7 +172,9 @@ class EvalContext:
             max_steps=c.max_steps,
             seed=c.seed,
             protocol=c.protocol,
-            tau2_guidelines=tau2_guidelines(c) if c.protocol == "tau2" else "",
+            tau2_guidelines=tau2_guidelines(c, tools=self.env.domain.user_tools is not None)
+            if c.protocol == "tau2"
+            else "",
             max_errors=c.max_errors,
         )
 

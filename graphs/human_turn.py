@@ -79,6 +79,8 @@ def user_view(messages: list[BaseMessage]) -> list[Turn]:
     agent writes beside its tool calls, as a chat shows them), not tool traffic."""
     turns = []
     for m in messages:
+        if m.additional_kwargs.get("side") == "user":  # the user's own tool traffic
+            continue
         if isinstance(m, HumanMessage):
             turns.append(Turn(speaker="user", text=str(m.content)))
         elif isinstance(m, AIMessage) and m.text.strip():

@@ -9,19 +9,38 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from apigen_mt.agents import NLJudgeInput, RoleFailure, make_nl_judge, verdicts_for
+from apigen_mt.agents.acting_user import agent_view
 from apigen_mt.environments.tau2.rewards import Tau2Reward, combine
+from apigen_mt.tools import ToolError
 
 # How a dialogue may end and still be scored (τ²: the agent's or the user's stop).
 SCORED_ENDINGS = ("user_stop", "transfer", "agent_stop")
 
 
 def agent_tool_calls(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    """Every tool call of the episode, the agent's and (dual control) the user's, as τ²'s
+    ACTION check takes them from both."""
     return [
         {"name": c["name"], "arguments": c["args"]}
         for m in messages
         if isinstance(m, AIMessage)
         for c in m.tool_calls
     ]
+
+
+def env_assertion_checks(sandbox, tau2: dict[str, Any]) -> list[dict[str, Any]]:
+    """τ²'s env assertions on the episode's final state: {assertion, met} each (one that
+    fails to run is not met, as τ² scores it)."""
+    checks = []
+    for a in tau2.get("env_assertions") or []:
+        try:
+            value = sandbox.function(a["env_type"], a["func_name"], a["arguments"])
+            met = value == a.get("assert_value", True)
+        except (ToolError, ValueError, TypeError):
+            met = False
+        checks.append({"assertion": f"{a['env_type']}.{a['func_name']}({a['arguments']})",
+                       "met": bool(met)})  # fmt: skip
+    return checks
 
 
 def render_conversation(messages: list[BaseMessage]) -> str:
@@ -48,6 +67,7 @@ async def tau2_reward(
     db_match: bool,
     ended_by: str,
     nl_judge_model,
+    env_checks: list[dict[str, Any]] | None = None,
 ) -> Tau2Reward:
     """τ²'s reward for `messages`. NL assertions are judged only when the basis has
     NL_ASSERTION and the task states some; a judge that fails scores the component 0,
@@ -69,7 +89,7 @@ async def tau2_reward(
                 verdicts = [{"assertion": a, "met": False, "why": str(answer)} for a in assertions]
             else:
                 verdicts = verdicts_for(assertions, answer)
-    said = [str(m.content) for m in messages if isinstance(m, AIMessage) and m.content]
+    said = [str(m.content) for m in agent_view(messages) if isinstance(m, AIMessage) and m.content]
     return combine(
         tau2,
         db_match=db_match,
@@ -77,6 +97,7 @@ async def tau2_reward(
         tool_calls=agent_tool_calls(messages),
         nl_assertions=verdicts,
         cut_off=cut_off,
+        env_assertions=env_checks,
     )
 
 
@@ -91,4 +112,10 @@ def failure_reasons(reward: Tau2Reward) -> list[str]:
     unmet = [v["assertion"] for v in reward.nl_assertions if not v["met"]]
     if unmet:
         out.append(f"NL assertions not met: {unmet}")
+    failed = [c["assertion"] for c in reward.env_assertions if not c["met"]]
+    if failed and "ENV_ASSERTION" in reward.components:
+        out.append(f"env assertions not met: {failed}")
+    missed = [a["name"] for a in reward.actions if not a["met"]]
+    if missed and "ACTION" in reward.components:
+        out.append(f"actions not taken: {missed}")
     return out

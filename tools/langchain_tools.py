@@ -9,7 +9,7 @@ CPU time); each call runs on the executor set with `using_executor` for the curr
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -81,7 +81,11 @@ def _build(toolset: ToolSet, executor_of) -> list[BaseTool]:
 
 
 async def run_tool_calls(
-    message: AIMessage, toolset: ToolSet, executor: ToolExecutor, config: RunnableConfig
+    message: AIMessage,
+    toolset: ToolSet,
+    executor: ToolExecutor,
+    config: RunnableConfig,
+    after_each: Callable[[], str | None] | None = None,
 ) -> list[ToolMessage]:
     """Answer every call of one agent message, one after another in the order given.
 
@@ -89,7 +93,9 @@ async def run_tool_calls(
     gets exactly the observation it would get alone (running them concurrently on one
     sandbox made their savepoints collide). A call whose arguments are not valid JSON
     (cut off at max_tokens, or from a model without guided decoding) gets an error
-    observation naming the tool, so the agent can try again.
+    observation naming the tool, so the agent can try again. `after_each` runs after every
+    executed call (a dual-control domain's synchronisation); an error text it returns is
+    that call's observation.
     """
     tools = {t.name: t for t in langchain_tools(toolset)}
     answers = []
@@ -99,10 +105,13 @@ async def run_tool_calls(
                 content = invalid_call_observation(call)
             elif call["name"] in tools:
                 answer = await tools[call["name"]].ainvoke(call, config)
+                problem = after_each() if after_each is not None else None
                 if isinstance(answer, ToolMessage):
+                    if problem:
+                        answer.content = problem
                     answers.append(answer)
                     continue
-                content = str(answer)  # a call without an id gets plain content back
+                content = problem or str(answer)  # a call without an id: plain content
             else:  # unknown tool: the executor's own error text and trace entry
                 content = executor.call(str(call["name"]), call["args"]).observation
             answers.append(

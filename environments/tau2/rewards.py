@@ -28,6 +28,7 @@ class Tau2Reward(BaseModel):
     communicate: list[dict[str, Any]] = Field(default_factory=list)  # {info, met}
     actions: list[dict[str, Any]] = Field(default_factory=list)  # {action_id, name, met}
     nl_assertions: list[dict[str, Any]] = Field(default_factory=list)  # {assertion, met, why}
+    env_assertions: list[dict[str, Any]] = Field(default_factory=list)  # {assertion, met}
     note: str = ""  # e.g. why the episode scored 0 whatever it reached
 
 
@@ -68,6 +69,7 @@ def combine(
     tool_calls: list[dict[str, Any]],
     nl_assertions: list[dict[str, Any]] | None,
     cut_off: str = "",
+    env_assertions: list[dict[str, Any]] | None = None,
 ) -> Tau2Reward:
     """The reward for a task's criteria (`TaubenchTask.tau2`). `nl_assertions` are the
     judge's verdicts (None when the basis has no NL_ASSERTION or the task none to judge)."""
@@ -80,9 +82,8 @@ def combine(
         "COMMUNICATE": float(all(c["met"] for c in communicate)),
         "ACTION": float(all(a["met"] for a in actions)),
         "NL_ASSERTION": float(all(v["met"] for v in verdicts)),
-        # Environment assertions need a domain that states them (τ²'s telecom); retail
-        # and airline tasks have none, which τ² scores 1.
-        "ENV_ASSERTION": 1.0,
+        # each of the task's env assertions on the final state (none: 1, as τ² scores it)
+        "ENV_ASSERTION": float(all(c["met"] for c in env_assertions or [])),
     }
     components = {c: values[c] for c in COMPONENTS if c in basis}
     reward = 1.0
@@ -97,5 +98,6 @@ def combine(
         communicate=communicate,
         actions=actions,
         nl_assertions=verdicts,
+        env_assertions=env_assertions or [],
         note=f"cut off ({cut_off}): scores 0, as in τ²" if cut_off else "",
     )
