@@ -141,3 +141,30 @@ def test_the_transcript_keeps_the_users_actions_on_the_users_side(monkeypatch, t
     assert trial["reward_info"]["actions"] == [] or all(
         a["met"] for a in trial["reward_info"]["actions"]
     )
+
+
+def test_exports_keep_the_users_actions_out_of_the_agents_turns(monkeypatch, tmp_path):
+    from apigen_mt.export import accepted_rows
+    from apigen_mt.export.formats import sharegpt_alternation_problem
+
+    summary, _ = _eval(monkeypatch, tmp_path, 38, "tau2")
+    store = RunStore.read_only(tmp_path / "out" / STORE_FILE)
+    (row,) = accepted_rows(store, summary["eval_id"], "openai")
+    agent_calls = [c["function"]["name"] for m in row["messages"] for c in m.get("tool_calls", [])]
+    assert agent_calls == ["send_payment_request", "resume_line"]  # the agent's, only
+    assert {t["function"]["name"] for t in row["tools"]} >= {"refuel_data"}
+    assert "toggle_airplane_mode" not in {t["function"]["name"] for t in row["tools"]}
+    done = [(a["message_index"], [c["name"] for c in a["calls"]]) for a in row["user_actions"]]
+    assert [names for _, names in done] == [["toggle_airplane_mode"], ["make_payment"],
+                                            ["reboot_device"]]  # fmt: skip
+    for index, _ in done:  # each points at the user's words that followed the actions
+        assert row["messages"][index]["role"] == "user"
+        assert row["messages"][index]["content"].startswith("I did it. My phone says:")
+    assert all(c["result"] for a in row["user_actions"] for c in a["calls"])
+    (share,) = accepted_rows(store, summary["eval_id"], "sharegpt")
+    assert sharegpt_alternation_problem(share["conversations"]) is None
+    assert [share["conversations"][a["turn_index"]]["from"] for a in share["user_actions"]] == [
+        "human"
+    ] * 3
+    function_calls = [t["value"] for t in share["conversations"] if t["from"] == "function_call"]
+    assert not any("make_payment" in v or "reboot_device" in v for v in function_calls)

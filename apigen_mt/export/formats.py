@@ -15,6 +15,14 @@ converter drops it as broken data. So one agent message is always one turn:
 - text beside calls: the text, then the calls inside `<tool_call>…</tool_call>` in the same
   `function_call` value. LLaMA-Factory parses the JSON between those words and renders
   the text before the calls in the model's own tool-call format.
+
+Dual control (τ²'s telecom): the user also acts on their own side with their own tools.
+Those calls are never the agent's, so they never become assistant tool calls or
+`function_call` turns: the agent's messages and the user's words stay exactly what the
+agent saw (the agent learns from what it would see), and what the user did rides along
+in the row's `user_actions`: for each user turn that followed actions of the user's, its
+position (`message_index` in OpenAI `messages`, `turn_index` in ShareGPT `conversations`)
+and the calls with their results, `{name, arguments, result}`.
 """
 
 from __future__ import annotations
@@ -30,6 +38,31 @@ from apigen_mt.agents import is_stop
 Arguments = Literal["object", "string"]
 USER_SIDE, AGENT_SIDE = ("human", "observation"), ("gpt", "function_call")
 TOOL_CALL_WORDS = ("<tool_call>", "</tool_call>")  # LLaMA-Factory's default tool_call_words
+
+
+def _is_user_side(m: BaseMessage) -> bool:
+    return m.additional_kwargs.get("side") == "user"
+
+
+def _user_actions(messages: list[BaseMessage]) -> list[list[dict[str, Any]]]:
+    """For each user text turn, in order: the user's own tool calls just before it."""
+    out: list[list[dict[str, Any]]] = []
+    pending: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for m in _trimmed(messages):
+        if _is_user_side(m) and isinstance(m, AIMessage):
+            for c in m.tool_calls:
+                action = {"name": c["name"], "arguments": c["args"], "result": None}
+                pending.append(action)
+                by_id[c.get("id") or ""] = action
+        elif _is_user_side(m) and isinstance(m, ToolMessage):
+            action = by_id.pop(m.tool_call_id, None)
+            if action is not None:
+                action["result"] = str(m.content)
+        elif isinstance(m, HumanMessage):
+            out.append(pending)
+            pending, by_id = [], {}
+    return out
 
 
 def _trimmed(messages: list[BaseMessage]) -> list[BaseMessage]:
@@ -61,6 +94,8 @@ def _turns(messages: list[BaseMessage]) -> list[str | _Agent]:
     pending: dict[str, int] = {}  # id of a call awaiting its result -> index in its turn
     invalid: set[str] = set()
     for m in _trimmed(messages):
+        if _is_user_side(m):  # the user's own tool traffic: not the agent's (user_actions)
+            continue
         if isinstance(m, HumanMessage):
             turns.append(str(m.content))
         elif isinstance(m, AIMessage):
@@ -91,12 +126,16 @@ def sharegpt_row(messages: list[BaseMessage], policy: str, tools: list[dict]) ->
     """`conversations` of {from: human|gpt|function_call|observation, value}, `system`
     (the policy) and `tools` (a JSON string of {name, description, parameters})."""
     out: list[dict[str, str]] = []
+    acted, users, done_by_user = _user_actions(messages), 0, []
     for turn in _turns(messages):
         if isinstance(turn, str):
             if out and out[-1]["from"] == "human":  # a user speaking twice: one turn
                 out[-1]["value"] += "\n\n" + turn
             else:
                 out.append({"from": "human", "value": turn})
+            if users < len(acted) and acted[users]:
+                done_by_user.append({"turn_index": len(out) - 1, "calls": acted[users]})
+            users += 1
             continue
         if not turn.calls:
             out.append({"from": "gpt", "value": turn.text})
@@ -111,11 +150,19 @@ def sharegpt_row(messages: list[BaseMessage], policy: str, tools: list[dict]) ->
         out.append({"from": "observation", "value": value})
     while out and out[-1]["from"] in USER_SIDE:  # a row ends with the agent
         out.pop()
-    return {
+    lead = 0  # ... and starts with the user: an opening greeting (τ²'s protocol) goes
+    while lead < len(out) and out[lead]["from"] == "gpt":
+        lead += 1
+    out = out[lead:]
+    done_by_user = [{**a, "turn_index": a["turn_index"] - lead} for a in done_by_user]
+    row = {
         "conversations": out,
         "system": policy,
         "tools": json.dumps([_function(t) for t in tools]),
     }
+    if done_by_user:
+        row["user_actions"] = [a for a in done_by_user if a["turn_index"] < len(out)]
+    return row
 
 
 def sharegpt_alternation_problem(conversations: list[dict[str, str]]) -> str | None:
@@ -153,9 +200,13 @@ def openai_row(
     Parallel calls stay one assistant message, each result a `tool` message with the id of
     its call (ids are assigned per row: servers reuse or omit them)."""
     out: list[dict[str, Any]] = [{"role": "system", "content": policy}]
+    acted, users, done_by_user = _user_actions(messages), 0, []
     for n, turn in enumerate(_turns(messages)):
         if isinstance(turn, str):
             out.append({"role": "user", "content": turn})
+            if users < len(acted) and acted[users]:
+                done_by_user.append({"message_index": len(out) - 1, "calls": acted[users]})
+            users += 1
             continue
         entry: dict[str, Any] = {"role": "assistant", "content": turn.text}
         if turn.calls:
@@ -174,10 +225,13 @@ def openai_row(
         out.append(entry)
         for i, c, result in zip(ids if turn.calls else [], turn.calls, turn.results, strict=True):
             out.append({"role": "tool", "tool_call_id": i, "name": c["name"], "content": result})
-    return {
+    row = {
         "messages": out,
         "tools": [{"type": "function", "function": _function(t)} for t in tools],
     }
+    if done_by_user:
+        row["user_actions"] = done_by_user
+    return row
 
 
 def _function(tool: dict[str, Any]) -> dict[str, Any]:
