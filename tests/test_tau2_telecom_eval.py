@@ -168,3 +168,23 @@ def test_exports_keep_the_users_actions_out_of_the_agents_turns(monkeypatch, tmp
     ] * 3
     function_calls = [t["value"] for t in share["conversations"] if t["from"] == "function_call"]
     assert not any("make_payment" in v or "reboot_device" in v for v in function_calls)
+
+
+def test_browse_shows_the_users_tool_calls_on_the_users_side(monkeypatch, tmp_path):
+    pytest.importorskip("datasette")
+    import asyncio
+
+    from apigen_mt.browse import make_datasette
+
+    summary, _ = _eval(monkeypatch, tmp_path, 1, "apigen")
+    path = tmp_path / "out" / STORE_FILE
+    (trial,) = RunStore.read_only(path).run_trajectories(summary["eval_id"])
+    page = asyncio.run(make_datasette(path).client.get(f"/apigen/trajectory/{trial['id']}"))
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('class="msg human user-action"') == 2  # airplane mode, mobile data
+    assert '<div class="call user-tool-call"><code>toggle_airplane_mode</code>' in html
+    assert "what the user&#39;s toggle_data showed them" in html or (
+        "what the user's toggle_data showed them" in html
+    )
+    assert '<div class="call tool-call"><code>toggle_data</code>' not in html  # not the agent's
