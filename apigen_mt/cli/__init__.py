@@ -5,6 +5,7 @@ import typer
 from . import (
     audit,
     browse,
+    compose,
     demo,
     domains,
     evaluate,
@@ -28,6 +29,7 @@ app.command("validate")(validate.validate)
 app.command("audit")(audit.audit)
 app.command("replay")(replay.replay)
 app.command("serve")(serve.serve)
+app.command("compose")(compose.compose)
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(domains.app, name="domains")
 app.add_typer(taubench.app, name="taubench")
