@@ -138,3 +138,37 @@ def test_a_world_folder_registers_under_its_name(cli_env, tmp_path):
     env.close()
     with pytest.raises(ValueError, match="not a world folder"):
         apigen_mt.rl.register_world(tmp_path / "nowhere")
+
+
+def test_a_dual_control_task_is_solved_by_guiding_the_user(cli_env):
+    """tau2-telecom as an RL environment: the policy acts on the carrier's side and asks
+    the customer to act on the phone; the scripted customer runs what is asked on its own
+    side (unseen by the policy) and reports; τ²'s ENV_ASSERTION scores the end state."""
+    from tau2_reference import tasks_file
+
+    acted: set[int] = set()
+
+    def customer(instruction, turns):
+        asked = turns[-1].text if turns and turns[-1].speaker == "agent" else ""
+        if "anything else" in asked.lower():
+            return "No, thanks. ###STOP###"
+        if asked.startswith("Please run ") and len(turns) not in acted:
+            acted.add(len(turns))
+            return {"tool_calls": [{"name": asked.split()[2], "arguments": {}}]}
+        return "My mobile data does not work." if not turns else "Done, it worked."
+
+    env = gymnasium.make(
+        "apigen_mt/tau2-telecom-v0", tasks=str(tasks_file("telecom")), user=customer
+    )
+    observation, info = env.reset(options={"task_index": 1})  # airplane mode + data off
+    assert "toggle_airplane_mode" not in {t["function"]["name"] for t in info["tools"]}
+    for name in ("toggle_airplane_mode", "toggle_data"):
+        observation, reward, terminated, _, _ = env.step({"message": f"Please run {name} now."})
+        assert observation == "Done, it worked." and not terminated
+    observation, reward, terminated, _, info = env.step({"message": "Anything else?"})
+    assert terminated and reward == 1.0, info["reward_components"]
+    assert info["reward_components"]["tau2"]["components"] == {"ENV_ASSERTION": 1.0}
+    env.reset(options={"task_index": 1})  # a policy that never asks the customer to act
+    _, reward, terminated, _, info = env.step({"message": "Anything else?"})
+    assert terminated and reward == 0.0
+    env.close()

@@ -23,10 +23,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from pydantic import BaseModel
 
 from apigen_mt.agents import RoleFailure, Turn, is_stop
+from apigen_mt.agents.acting_user import ActingUser, acting_user_system, is_user_side, user_side
 from apigen_mt.agents.tau2_user import TAU2_GREETING, Tau2User, is_tau2_stop, tau2_user_system
 from apigen_mt.environments.taubench import run_setup
 from apigen_mt.graphs.human_turn import UserChecks, human_turn, user_view
-from apigen_mt.graphs.tau2_reward import tau2_reward
+from apigen_mt.graphs.tau2_reward import env_assertion_checks, tau2_reward
+from apigen_mt.graphs.user_tools import MAX_USER_TOOL_ROUNDS
 from apigen_mt.graphs.verify import verify
 from apigen_mt.tools import ToolUnavailable
 from apigen_mt.tools.execute import ERROR_PREFIX
@@ -238,6 +240,7 @@ class Episode:
                 task["tau2"], self.messages, db_match=verdict.state_matches,
                 ended_by=self.ended_by if self.done else "user_stop",
                 nl_judge_model=self.nl_judge,
+                env_checks=env_assertion_checks(self.sandbox, task["tau2"]),
             )  # fmt: skip
             components["tau2"] = tau2.model_dump()
             reward = tau2.reward if self.ended_by != "tool_failure" else 0.0
@@ -271,11 +274,10 @@ class Episode:
         if self.user is None:
             raise RuntimeError("the episode has no simulated user (pass user=...)")
         if isinstance(self.user, BaseChatModel):
-            reply, failure = await self._model_reply(task)
+            acting = self.task_set.env.domain.user_tools is not None
+            reply, failure = await (self._acting_reply(task) if acting else self._model_reply(task))
         else:
-            reply = self.user(task["instruction"], user_view(self.messages))
-            reply = await reply if inspect.isawaitable(reply) else reply
-            failure = "" if isinstance(reply, str) else f"user: returned {type(reply).__name__}"
+            reply, failure = await self._scripted_reply(task)
         if failure:
             self._end("human_failure", failure)
             return ""
@@ -284,6 +286,59 @@ class Episode:
         if stopped:
             self._end("user_stop")
         return reply
+
+    async def _scripted_reply(self, task: dict[str, Any]) -> tuple[str, str]:
+        """A scripted user: text, or (dual control) {"tool_calls": [{name, arguments}]}
+        to act on its own side first (it is asked again after the results)."""
+        for _ in range(MAX_USER_TOOL_ROUNDS + 1):
+            reply = self.user(task["instruction"], user_view(self.messages))
+            reply = await reply if inspect.isawaitable(reply) else reply
+            if isinstance(reply, dict) and reply.get("tool_calls"):
+                calls = [
+                    {
+                        "name": c["name"],
+                        "args": c.get("arguments", {}),
+                        "id": f"u{len(self.messages)}_{k}",
+                    }
+                    for k, c in enumerate(reply["tool_calls"])
+                ]
+                self._user_acts(AIMessage("", tool_calls=calls))
+                continue
+            if isinstance(reply, str):
+                return reply, ""
+            return "", f"user: returned {type(reply).__name__}"
+        return "", f"user: {MAX_USER_TOOL_ROUNDS} tool rounds in one turn"
+
+    async def _acting_reply(self, task: dict[str, Any]) -> tuple[str, str]:
+        """A user with tools of its own (dual control): its calls run on its side of the
+        sandbox, their results go to it alone, until it says something."""
+        guidelines = self.guidelines if self.protocol == "tau2" else None
+        user = ActingUser(
+            self.user,
+            acting_user_system(task["instruction"], guidelines),
+            self.task_set.env.domain.user_tools.openai_schemas(),
+        )
+        for _ in range(MAX_USER_TOOL_ROUNDS):
+            reply = await user.ainvoke(self.messages)
+            if isinstance(reply, RoleFailure):
+                return "", str(reply)
+            if not reply.tool_calls:
+                text = reply.text.strip()
+                return (text, "") if text else ("", "human: empty reply")
+            self._user_acts(reply)
+        return "", f"human: {MAX_USER_TOOL_ROUNDS} tool rounds in one turn"
+
+    def _user_acts(self, reply: AIMessage) -> None:
+        self.messages.append(
+            user_side(AIMessage(str(reply.content or ""), tool_calls=reply.tool_calls))
+        )
+        for call in reply.tool_calls:
+            entry = self.sandbox.call(call["name"], call["args"], requestor="user")
+            self.messages.append(
+                user_side(
+                    ToolMessage(entry.observation, tool_call_id=call["id"], name=call["name"])
+                )
+            )
 
     async def _model_reply(self, task: dict[str, Any]) -> tuple[str, str]:
         if self.protocol == "tau2":
@@ -312,4 +367,5 @@ def _agent_said(message: BaseMessage) -> bool:
         isinstance(message, AIMessage)
         and bool(message.content)
         and not message.additional_kwargs.get("invalid_action")
+        and not is_user_side(message)
     )

@@ -211,12 +211,13 @@ def _guidelines(task_set: TaskSet) -> str:
     roots = [Path(s).parents[i] for s in sources for i in range(4) if len(Path(s).parents) > i]
     if os.environ.get("TAU2_DATA_DIR"):
         roots.append(Path(os.environ["TAU2_DATA_DIR"]))
+    tools = task_set.env.domain.user_tools is not None  # a user with tools: τ²'s other file
     for root in roots:
         try:
-            return find_guidelines(root)
+            return find_guidelines(root, tools)
         except FileNotFoundError:
             continue
-    return find_guidelines(None)
+    return find_guidelines(None, tools)
 
 
 def env_id(domain: str) -> str:
