@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -22,6 +22,8 @@ GRAMMAR_MAX_INSTRUCTION = 700
 class Action(BaseModel):
     name: str = Field(description="A tool name from the list given.")
     arguments: dict[str, Any] = Field(default_factory=dict)
+    # dual control (τ²'s telecom): whose tool it is; the agent's unless the user's
+    requestor: Literal["assistant", "user"] = "assistant"
 
 
 class Computation(BaseModel):

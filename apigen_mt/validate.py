@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from apigen_mt.agents import Action, Blueprint
 from apigen_mt.environments import Environment
-from apigen_mt.environments.taubench import TaubenchTask
+from apigen_mt.environments.taubench import TaubenchTask, run_setup
 from apigen_mt.graphs.checks import execution_check, format_check, outputs_check, policy_check
 
 STAGES = ("format", "execution", "policy", "outputs")
@@ -64,7 +64,10 @@ def _validate(env: Environment, index: int, task: TaubenchTask) -> TaskVerdict:
             reasoning="",
             user_id=task.user_id or "",
             instruction=task.instruction,
-            actions=[Action(name=a.name, arguments=a.arguments) for a in task.actions],
+            actions=[
+                Action(name=a.name, arguments=a.arguments, requestor=a.requestor)
+                for a in task.actions
+            ],
             outputs=task.outputs,
             computations=task.computations,
         )
@@ -73,9 +76,11 @@ def _validate(env: Environment, index: int, task: TaubenchTask) -> TaskVerdict:
         return TaskVerdict(
             index=index, user_id=task.user_id or "", failed_stage="format", reasons=[reason]
         )
+    # a τ² task's initialization actions set the scene first (both sides, telecom)
+    prepare = (lambda sandbox: run_setup(sandbox, task)) if task.tau2 else None
     checks = {
         "format": lambda: format_check(bp, env),
-        "execution": lambda: execution_check(bp, env)[0],
+        "execution": lambda: execution_check(bp, env, prepare)[0],
         "policy": lambda: policy_check(bp, env),
         "outputs": lambda: outputs_check(bp, env, "outputs"),
     }

@@ -50,15 +50,33 @@ def format_check(bp: Blueprint, env: Environment, user_id: str | None = None) ->
         reasons.append(f"format: user_id {bp.user_id!r} is not the sampled user {user_id!r}")
     if not bp.actions:
         reasons.append("format: there are no actions")
+    user_tools = env.domain.user_tools
     for i, action in enumerate(bp.actions):
-        if action.name not in tools:
-            reasons.append(f"format: action {i} uses unknown tool {action.name!r}")
+        side = user_tools if action.requestor == "user" else tools
+        if side is None:
+            reasons.append(f"format: action {i}: the user has no tools in this domain")
+            continue
+        if action.name not in side:
+            other = tools if side is user_tools else user_tools
+            if other is not None and action.name in other:
+                whose = "the agent's" if other is tools else "the user's"
+                reasons.append(
+                    f"format: action {i}: {action.name!r} is {whose} tool, not "
+                    f"the {action.requestor}'s (who may call what: requestor)"
+                )
+            else:
+                reasons.append(f"format: action {i} uses unknown tool {action.name!r}")
             continue
         try:
-            tools[action.name].validate(action.arguments)
+            side[action.name].validate(action.arguments)
         except ToolError as exc:
             reasons.append(f"format: action {i}: {exc}")
-    if bp.actions and not any(a.name in tools and tools[a.name].writes for a in bp.actions):
+
+    def writes(a) -> bool:
+        side = user_tools if a.requestor == "user" else tools
+        return side is not None and a.name in side and side[a.name].writes
+
+    if bp.actions and not any(writes(a) for a in bp.actions):
         reasons.append("format: no action changes the database (a task needs at least one write)")
     reasons += output_format_reasons(bp.outputs)
     for c in bp.computations:
@@ -105,9 +123,15 @@ def _tools_unavailable_as_reason(stage: str, empty: tuple = ()):
 
 
 @_tools_unavailable_as_reason("execution", empty=([], ""))
-def execution_check(bp: Blueprint, env: Environment) -> tuple[list[str], list[dict], str]:
-    """Run the actions in a sandbox: reasons, the row-level diff, and its rendering."""
-    with env.sandbox() as sandbox:
+def execution_check(
+    bp: Blueprint, env: Environment, prepare=None
+) -> tuple[list[str], list[dict], str]:
+    """Run the actions in a sandbox (set up by `prepare`, a τ² task's initial state):
+    reasons, the row-level diff from the initial state, and its rendering."""
+    with env.sandbox() as sandbox, env.sandbox() as start:
+        if prepare is not None:
+            prepare(sandbox)
+            prepare(start)
         trace = sandbox.run([a.model_dump() for a in bp.actions])
         reasons = [
             f"execution: action {e.index} ({e.name}) failed: {e.observation}"
@@ -119,7 +143,7 @@ def execution_check(bp: Blueprint, env: Environment) -> tuple[list[str], list[di
             "the database (list it in the world's `writes`, or fix the tool)"
             for i in sandbox.executor.undeclared_writes
         ]
-        changes = sandbox.diff()
+        changes = sandbox.diff(start) if prepare is not None else sandbox.diff()
     if not reasons and not changes:
         reasons.append("execution: the actions change nothing in the database")
     return reasons, [c.model_dump() for c in changes], render_diff(changes)

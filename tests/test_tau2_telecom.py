@@ -200,3 +200,28 @@ def test_call_sequences_on_both_sides_agree_with_tau2(telecom):
 @pytest.mark.slow
 def test_many_call_sequences_on_both_sides_agree_with_tau2(telecom):
     _run(telecom, 600)
+
+
+def test_validate_knows_who_may_call_what(tmp_path, cache_dir):
+    path = tasks_file("telecom")
+    result = CliRunner().invoke(
+        app, ["validate", "--domain", "tau2-telecom", "--tasks", str(path), "--cache-dir",
+              str(cache_dir)],
+    )  # fmt: skip
+    assert "94 of 114 tasks pass" in result.output  # the other 20: a transfer, no write
+    tasks = json.loads(path.read_text())
+    transfers = [
+        t for t in tasks
+        if [a["name"] for a in t["evaluation_criteria"]["actions"]] == ["transfer_to_human_agents"]
+    ]  # fmt: skip
+    assert len(transfers) == 20
+    wrong = json.loads(json.dumps(tasks[0]))
+    wrong["evaluation_criteria"]["actions"][0]["requestor"] = "assistant"  # toggle_data
+    (tmp_path / "wrong.json").write_text(json.dumps([wrong]))
+    bad = CliRunner().invoke(
+        app, ["validate", "--domain", "tau2-telecom", "--tasks", str(tmp_path / "wrong.json"),
+              "--data-dir", str(path.parent), "--cache-dir", str(cache_dir)],
+    )  # fmt: skip
+    assert (
+        bad.exit_code == 1 and "'toggle_data' is the user's tool, not the assistant's" in bad.output
+    )
