@@ -138,14 +138,14 @@ async def test_an_episode_over_streamable_http(human, cache_dir, taubench_retail
     assert "127.0.0.1" in (tmp_path / "serve.log").read_text()
 
 
-def test_serve_refuses_bad_options_in_words(cli_env, taubench_retail_dir):
-    run = subprocess.run(
-        [sys.executable, *_serve_args(taubench_retail_dir, "--transport", "carrier-pigeon")],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert run.returncode == 2 and "stdio or http" in run.stderr
-    run = subprocess.run(
-        [sys.executable, "-m", "apigen_mt.cli", "serve", "--domain", "retail", "--tasks", "nope"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert run.returncode == 2 and "neither a task file nor a generation run" in run.stderr
+def test_serve_refuses_bad_options_in_words(cli_env, taubench_retail_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from apigen_mt.cli import app
+
+    run = CliRunner().invoke(app, _serve_args(taubench_retail_dir, "--transport", "pigeon")[2:])
+    assert run.exit_code == 2 and "stdio or http" in run.output
+    run = CliRunner().invoke(
+        app, ["serve", "--domain", "retail", "--tasks", "nope", "--out", str(tmp_path)]
+    )
+    assert run.exit_code == 2 and "neither a task file nor a generation run" in run.output

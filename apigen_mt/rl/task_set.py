@@ -16,7 +16,8 @@ from apigen_mt.environments import Environment, domain_key, get_domain
 from apigen_mt.environments.taubench import load_tasks, run_setup
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.graphs.verify import gold_state_hash
-from apigen_mt.runs import RunNotFound, environment_for, store_at
+from apigen_mt.runs import STORE_FILE, RunNotFound, environment_for
+from apigen_mt.store import RunStore
 
 DEFAULT_OUT = Path("apigen-runs")  # the CLI's default --out
 
@@ -78,7 +79,9 @@ def load_task_set(
     """The task set `eval --domain D --tasks FILE` (or `--run RUN`) would evaluate."""
     key = domain_key(domain)
     get_domain(key)  # an unknown domain fails here, naming the known ones
-    store = store_at(out or DEFAULT_OUT) if out is not None or not Path(tasks).is_file() else None
+    # the run store is read, never created or written: pass rates, a run's tasks
+    store_path = Path(out or DEFAULT_OUT) / STORE_FILE
+    store = RunStore.read_only(store_path) if store_path.is_file() else None
     path = Path(tasks)
     if path.is_file():
         resolved = path.resolve()
@@ -91,6 +94,11 @@ def load_task_set(
             }
             for i, t in enumerate(load_tasks(resolved, split))
         ]
+    elif store is None:
+        raise RunNotFound(
+            f"{str(tasks)!r} is neither a task file nor a generation run (no run store at "
+            f"{store_path})"
+        )
     else:
         env, rows = _run_tasks(store, key, str(tasks))
     if not rows:
