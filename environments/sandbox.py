@@ -27,10 +27,12 @@ class Sandbox:
         self.env = env
         self.id = uuid.uuid4().hex
         self.conn = env._sandbox_connection()
-        self.executor = ToolExecutor(self.conn, env.domain.tools)
+        # a dual-control domain's sync runs after every call on either side (the executors')
+        after = self._sync if env.domain.sync is not None else None
+        self.executor = ToolExecutor(self.conn, env.domain.tools, after)
         # the user's tools, on the same connection (dual-control domains only)
         user_tools = env.domain.user_tools
-        self.user_executor = ToolExecutor(self.conn, user_tools) if user_tools else None
+        self.user_executor = ToolExecutor(self.conn, user_tools, after) if user_tools else None
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -45,22 +47,18 @@ class Sandbox:
         return self.user_executor.trace if self.user_executor else []
 
     def call(self, name: str, arguments: Any = None, requestor: str = "assistant") -> TraceEntry:
-        """One call by the agent (default) or, in a dual-control domain, by the user; the
-        domain's synchronisation of the two sides follows it (a failing one is the call's
-        error, as τ² reports it)."""
-        if requestor == "user":
-            if self.user_executor is None:
-                return TraceEntry(
-                    index=0, name=str(name), arguments={}, ok=False,
-                    observation=f"{ERROR_PREFIX}the user has no tools in this domain",
-                )  # fmt: skip
-            entry = self.user_executor.call(name, arguments)
-        else:
-            entry = self.executor.call(name, arguments)
-        return self._synced(entry)
+        """One call by the agent (default) or, in a dual-control domain, by the user."""
+        if requestor != "user":
+            return self.executor.call(name, arguments)
+        if self.user_executor is None:
+            return TraceEntry(
+                index=0, name=str(name), arguments={}, ok=False,
+                observation=f"{ERROR_PREFIX}the user has no tools in this domain",
+            )  # fmt: skip
+        return self.user_executor.call(name, arguments)
 
     def run(self, calls: list[ToolCall] | list[dict[str, Any]]) -> list[TraceEntry]:
-        if self.env.domain.sync is None and self.user_executor is None:
+        if self.user_executor is None:
             return self.executor.run(calls)
         out = []
         for c in calls:
@@ -81,28 +79,12 @@ class Sandbox:
             result = fn(self.db, **arguments)
         except TypeError as exc:
             raise ToolError(str(exc)) from None
-        sync = self.env.domain.sync
-        if sync is not None:
-            sync(self.db)
+        if self.env.domain.sync is not None:
+            self._sync()
         return result
 
-    def sync(self) -> str | None:
-        """The domain's synchronisation of its two sides (dual control); the error text a
-        failing one gives the call it followed, else None."""
-        sync = self.env.domain.sync
-        if sync is None:
-            return None
-        try:
-            sync(self.db)
-        except ToolError as exc:
-            return f"{ERROR_PREFIX}{exc}"
-        return None
-
-    def _synced(self, entry: TraceEntry) -> TraceEntry:
-        problem = self.sync()
-        if problem:
-            entry.observation, entry.ok = problem, False
-        return entry
+    def _sync(self) -> None:
+        self.env.domain.sync(self.executor.db)
 
     def state_hash(self) -> str:
         """Same value as `state_hash(conn, schema)`, re-digesting only the rows written."""

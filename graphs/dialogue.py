@@ -157,10 +157,7 @@ async def tools(
     request = ctx.last_message(state["episode_id"])
     sandbox = ctx.sandboxes[state["sandbox_id"]]
     try:
-        after = sandbox.sync if ctx.env.domain.sync is not None else None
-        answers = await run_tool_calls(
-            request, ctx.env.domain.tools, sandbox.executor, config, after_each=after
-        )
+        answers = await run_tool_calls(request, ctx.env.domain.tools, sandbox.executor, config)
     except ToolUnavailable as exc:  # a world's tool server failed: end the episode, say why
         return _end({"ended_by": "tool_failure", "reason": f"tools: {exc}"})
     ctx.say(state["episode_id"], answers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 import sqlite_utils
@@ -80,12 +80,20 @@ class ToolExecutor:
     which commit); they write with `db.execute(sql, params)`.
     """
 
-    def __init__(self, conn: sqlite3.Connection, toolset: ToolSet):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        toolset: ToolSet,
+        after_call: Callable[[], None] | None = None,
+    ):
         if conn.isolation_level is not None:
             raise ValueError("sandbox connections must be opened with isolation_level=None")
         self.conn = conn
         self.db = ToolDatabase(conn)
         self.toolset = toolset
+        # runs after each call that succeeded (a dual-control domain's synchronisation of
+        # its two sides); a ToolError it raises is that call's observation, as τ² reports it
+        self.after_call = after_call
         self.trace: list[TraceEntry] = []
         # Trace indices of calls to tools not declared as writing that changed the database
         # all the same: a wrong read/write classification, never to pass unnoticed.
@@ -111,6 +119,8 @@ class ToolExecutor:
             observation, ok = _render(result), True
             if not writes and self._changes() != before:
                 self.undeclared_writes.append(len(self.trace))
+            if self.after_call is not None:
+                self.after_call()
         except ToolError as exc:
             observation, ok = ERROR_PREFIX + str(exc), False
         entry = TraceEntry(

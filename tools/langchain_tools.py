@@ -9,7 +9,7 @@ CPU time); each call runs on the executor set with `using_executor` for the curr
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -85,7 +85,6 @@ async def run_tool_calls(
     toolset: ToolSet,
     executor: ToolExecutor,
     config: RunnableConfig,
-    after_each: Callable[[], str | None] | None = None,
 ) -> list[ToolMessage]:
     """Answer every call of one agent message, one after another in the order given.
 
@@ -93,9 +92,7 @@ async def run_tool_calls(
     gets exactly the observation it would get alone (running them concurrently on one
     sandbox made their savepoints collide). A call whose arguments are not valid JSON
     (cut off at max_tokens, or from a model without guided decoding) gets an error
-    observation naming the tool, so the agent can try again. `after_each` runs after every
-    executed call (a dual-control domain's synchronisation); an error text it returns is
-    that call's observation.
+    observation naming the tool, so the agent can try again.
     """
     tools = {t.name: t for t in langchain_tools(toolset)}
     answers = []
@@ -105,13 +102,10 @@ async def run_tool_calls(
                 content = invalid_call_observation(call)
             elif call["name"] in tools:
                 answer = await tools[call["name"]].ainvoke(call, config)
-                problem = after_each() if after_each is not None else None
                 if isinstance(answer, ToolMessage):
-                    if problem:
-                        answer.content = problem
                     answers.append(answer)
                     continue
-                content = problem or str(answer)  # a call without an id: plain content
+                content = str(answer)  # a call without an id gets plain content back
             else:  # unknown tool: the executor's own error text and trace entry
                 content = executor.call(str(call["name"]), call["args"]).observation
             answers.append(
