@@ -10,6 +10,7 @@ Research) so a score is comparable with its leaderboard.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
@@ -57,6 +58,19 @@ def find_guidelines(data_root: Path | None, tools: bool = False) -> str:
         )
     # no runtime persona: τ² fills <PERSONA_GUIDELINES> with nothing by default
     return path.read_text(encoding="utf-8").replace("<PERSONA_GUIDELINES>", "")
+
+
+def guidelines_beside(task_file: Path | str | None, tools: bool = False) -> str:
+    """τ²'s user-simulator guidelines from the τ² data folder holding `task_file` (its
+    `tau2/domains/<d>/tasks.json`), else `$TAU2_DATA_DIR`; FileNotFoundError says where it
+    looked. `tools`: those for a user with tools of their own."""
+    roots = [Path(task_file).resolve().parents[i] for i in range(4)] if task_file else []
+    if os.environ.get("TAU2_DATA_DIR"):
+        roots.append(Path(os.environ["TAU2_DATA_DIR"]))
+    for root in roots:
+        if (root / GUIDELINES_FILE).is_file():
+            return find_guidelines(root, tools)
+    return find_guidelines(roots[-1] if roots else None, tools)  # raises, saying where
 
 
 def tau2_user_system(guidelines: str, scenario: str) -> str:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -26,7 +24,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from apigen_mt.agents import CallLimit, limited_calls
-from apigen_mt.agents.tau2_user import GUIDELINES_FILE, find_guidelines
+from apigen_mt.agents.tau2_user import guidelines_beside
 from apigen_mt.environments import Environment, domain_key
 from apigen_mt.environments.taubench import load_tasks
 from apigen_mt.store import RunStore
@@ -119,21 +117,13 @@ def task_set(config: EvalConfig, store: RunStore) -> list[dict[str, Any]]:
     return tasks
 
 
+# Steps per dialogue by default, by protocol: τ-bench's agent actions, τ²'s messages.
+DEFAULT_MAX_STEPS = {"apigen": 30, "tau2": 200}
+
+
 def tau2_guidelines(config: EvalConfig, tools: bool = False) -> str:
-    """τ²'s user-simulator guidelines (`tools`: those for a user with tools of their own):
-    from the τ² data folder holding the task file (its `tau2/domains/<d>/tasks.json`), else
-    `$TAU2_DATA_DIR`."""
-    roots = (
-        [Path(config.tasks_file).resolve().parents[i] for i in range(4)]
-        if config.tasks_file
-        else []
-    )
-    if os.environ.get("TAU2_DATA_DIR"):
-        roots.append(Path(os.environ["TAU2_DATA_DIR"]))
-    for root in roots:
-        if (root / GUIDELINES_FILE).is_file():
-            return find_guidelines(root, tools)
-    return find_guidelines(roots[-1] if roots else None, tools)  # raises, saying where
+    """τ²'s user-simulator guidelines for an evaluation's task file (agents.tau2_user)."""
+    return guidelines_beside(config.tasks_file, tools)
 
 
 @dataclass

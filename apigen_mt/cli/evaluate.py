@@ -15,6 +15,7 @@ from apigen_mt.endpoints import resolved_endpoint
 from apigen_mt.environments import get_domain
 from apigen_mt.eval_report import EvalReport, compare_markdown, eval_report, plot_curves
 from apigen_mt.graphs.evaluate import (
+    DEFAULT_MAX_STEPS,
     EvalConfig,
     EvalContext,
     EvalModels,
@@ -121,7 +122,7 @@ def evaluate(
                 limit=limit,
                 concurrency=concurrency,
                 best_of_n=best_of_n,
-                max_steps=max_steps or (200 if protocol == "tau2" else 30),
+                max_steps=max_steps or DEFAULT_MAX_STEPS.get(protocol, 30),
                 max_errors=max_errors,
                 request_judge=request_judge,
             )

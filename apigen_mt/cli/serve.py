@@ -45,7 +45,6 @@ def serve(
         raise typer.BadParameter("choose stdio or http", param_hint="--transport")
     try:
         from apigen_mt.rl.episode import Episode
-        from apigen_mt.rl.gym_env import _guidelines
         from apigen_mt.rl.mcp_server import serve as serve_episode
         from apigen_mt.rl.task_set import load_task_set
         from apigen_mt.rl.user import ConfiguredRoles
@@ -55,17 +54,10 @@ def serve(
         ) from None
     try:
         task_set = load_task_set(domain, tasks, out=out, data_dir=data_dir, split=split)
-        guidelines = _guidelines(task_set) if protocol == "tau2" else ""
+        roles = ConfiguredRoles()
+        episode = Episode(task_set, roles=roles, protocol=protocol, max_steps=max_steps)
     except (KeyError, LookupError, ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(first_line(exc)) from None
-    roles = ConfiguredRoles()
-    episode = Episode(
-        task_set,
-        roles=roles,
-        protocol=protocol,
-        tau2_guidelines=guidelines,
-        max_steps=max_steps or (200 if protocol == "tau2" else 30),
-    )
     print(  # stdout is the protocol's channel under stdio: say it on stderr
         f"serving {len(task_set)} {domain} tasks over MCP ({transport}"
         + (f" on http://{host}:{port}/mcp" if transport == "http" else "")

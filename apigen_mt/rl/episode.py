@@ -24,8 +24,15 @@ from pydantic import BaseModel
 
 from apigen_mt.agents import RoleFailure, Turn, is_stop
 from apigen_mt.agents.acting_user import ActingUser, acting_user_system, is_user_side, user_side
-from apigen_mt.agents.tau2_user import TAU2_GREETING, Tau2User, is_tau2_stop, tau2_user_system
+from apigen_mt.agents.tau2_user import (
+    TAU2_GREETING,
+    Tau2User,
+    guidelines_beside,
+    is_tau2_stop,
+    tau2_user_system,
+)
 from apigen_mt.environments.taubench import run_setup
+from apigen_mt.graphs.evaluate import DEFAULT_MAX_STEPS
 from apigen_mt.graphs.human_turn import UserChecks, human_turn, user_view
 from apigen_mt.graphs.tau2_reward import env_assertion_checks, tau2_reward
 from apigen_mt.graphs.user_tools import MAX_USER_TOOL_ROUNDS
@@ -104,20 +111,25 @@ class Episode:
         nl_judge: BaseChatModel | None = None,
         roles: Any = None,
         protocol: str = "apigen",
-        tau2_guidelines: str = "",
-        max_steps: int = 30,
+        tau2_guidelines: str | None = None,
+        max_steps: int | None = None,
         best_of_n: int = 1,
         seed: int = 0,
     ):
-        if protocol not in ("apigen", "tau2"):
+        if protocol not in DEFAULT_MAX_STEPS:
             raise ValueError(f"protocol is apigen or tau2, not {protocol!r}")
+        max_steps = max_steps or DEFAULT_MAX_STEPS[protocol]
+        if tau2_guidelines is None and protocol == "tau2":  # beside the tasks' τ² file
+            tau2_guidelines = guidelines_beside(
+                task_set.source_file, tools=task_set.env.domain.user_tools is not None
+            )
         if max_steps < 1 or best_of_n < 1:
             raise ValueError("max_steps and best_of_n must be >= 1")
         self.task_set, self.user, self.judge, self.nl_judge = task_set, user, judge, nl_judge
         # the roles' configured endpoints (apigen_mt.rl.user.ConfiguredRoles), resolved at
         # the first reset: an embedded model is started only when an episode needs it
         self._roles = roles
-        self.protocol, self.guidelines = protocol, tau2_guidelines
+        self.protocol, self.guidelines = protocol, tau2_guidelines or ""
         self.max_steps, self.best_of_n, self.seed = max_steps, best_of_n, seed
         self.tools = task_set.env.domain.tools
         self.index: int | None = None

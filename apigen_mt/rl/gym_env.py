@@ -21,8 +21,6 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
-from apigen_mt.agents.tau2_user import find_guidelines
-
 from .episode import Episode, UserFn
 from .task_set import TaskSet, load_task_set
 from .user import ConfiguredRoles
@@ -108,7 +106,7 @@ class ApigenMTEnv(gym.Env):
         domain_ = self.task_set.env.domain
         self.tool_schemas = domain_.tools.openai_schemas()
         self.policy = domain_.policy
-        self._protocol, self._max_steps = protocol, max_steps or (200 if protocol == "tau2" else 30)
+        self._protocol, self._max_steps = protocol, max_steps
         self._best_of_n, self._seed = best_of_n, seed
         self.observation_space = TextSpace()
         self.action_space = ActionSpace(domain_.tools.names)
@@ -179,7 +177,6 @@ class ApigenMTEnv(gym.Env):
             self.task_set,
             roles=self._roles,
             protocol=self._protocol,
-            tau2_guidelines=_guidelines(self.task_set) if self._protocol == "tau2" else "",
             max_steps=self._max_steps,
             best_of_n=self._best_of_n,
             seed=self._seed,
@@ -200,24 +197,6 @@ def run_sync(loop: asyncio.AbstractEventLoop, coro):
         return loop.run_until_complete(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-def _guidelines(task_set: TaskSet) -> str:
-    """τ²'s user-simulator guidelines from the τ² data the tasks came from."""
-    import os
-    from pathlib import Path
-
-    sources = [t["source"].split("#")[0] for t in task_set.tasks[:1]]
-    roots = [Path(s).parents[i] for s in sources for i in range(4) if len(Path(s).parents) > i]
-    if os.environ.get("TAU2_DATA_DIR"):
-        roots.append(Path(os.environ["TAU2_DATA_DIR"]))
-    tools = task_set.env.domain.user_tools is not None  # a user with tools: τ²'s other file
-    for root in roots:
-        try:
-            return find_guidelines(root, tools)
-        except FileNotFoundError:
-            continue
-    return find_guidelines(None, tools)
 
 
 def env_id(domain: str) -> str:

@@ -42,6 +42,12 @@ class TaskSet:
             raise IndexError(f"task_index {index} out of range: {len(self.tasks)} tasks")
         return self.tasks[index]
 
+    @property
+    def source_file(self) -> str | None:
+        """The task file the tasks came from (None for a run's tasks)."""
+        first = self.tasks[0]["source"] if self.tasks else ""
+        return first.split("#")[0] if "#" in first else None
+
     def gold_hash(self, index: int) -> str:
         """The state the task's gold actions reach (after its setup), computed once."""
         if index not in self._gold:

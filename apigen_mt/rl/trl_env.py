@@ -17,7 +17,7 @@ import asyncio
 from typing import Any
 
 from .episode import Episode, EpisodeReward
-from .gym_env import _guidelines, run_sync
+from .gym_env import run_sync
 from .signatures import tool_function
 from .task_set import TaskSet, load_task_set
 from .user import ConfiguredRoles
@@ -36,8 +36,7 @@ class TrlEpisodeEnvironment:
             self.task_set,
             roles=self._roles,
             protocol=o.get("protocol", "apigen"),
-            tau2_guidelines=_guidelines(self.task_set) if o.get("protocol") == "tau2" else "",
-            max_steps=o.get("max_steps") or (200 if o.get("protocol") == "tau2" else 30),
+            max_steps=o.get("max_steps"),
         )
         self._loop = asyncio.new_event_loop()
         self.last_reward: EpisodeReward | None = None
@@ -101,9 +100,7 @@ def trl_environment_factory(
         )
     name = "".join(p.capitalize() for p in task_set.env.domain.name.replace("-", "_").split("_"))
     cls = type(f"{name or 'World'}Environment", (TrlEpisodeEnvironment,), body)
-    factory = cls  # the class itself is the zero-argument factory
-    factory.task_set = task_set
-    return factory
+    return cls  # the class itself is the zero-argument factory
 
 
 def trl_dataset(factory) -> list[dict[str, Any]]:

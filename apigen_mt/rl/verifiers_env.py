@@ -30,7 +30,6 @@ from functools import cache
 import verifiers.v1 as vf
 
 from .episode import Episode
-from .gym_env import _guidelines
 from .task_set import TaskSet, load_task_set
 from .user import ConfiguredRoles
 
@@ -134,8 +133,7 @@ class ApigenEnv(vf.Env[ApigenEnvConfig]):
             task_set,
             roles=roles,
             protocol=config.protocol,
-            tau2_guidelines=_guidelines(task_set) if config.protocol == "tau2" else "",
-            max_steps=config.max_steps or (200 if config.protocol == "tau2" else 30),
+            max_steps=config.max_steps,
         )
         try:
             opening = await episode.reset(task.data.task_index)
