@@ -172,3 +172,14 @@ def test_a_dual_control_task_is_solved_by_guiding_the_user(cli_env):
     _, reward, terminated, _, info = env.step({"message": "Anything else?"})
     assert terminated and reward == 0.0
     env.close()
+
+
+def test_text_actions_read_as_a_model_writes_them():
+    from apigen_mt.rl import Action, parse_action
+
+    assert parse_action("42") == Action(message="42")  # a number said to the user
+    assert parse_action("Your order is on its way.") == Action(message="Your order is on its way.")
+    fenced = '```json\n{"tool": "get_user_details", "arguments": {"user_id": "u1"}}\n```'
+    assert parse_action(fenced) == Action(tool="get_user_details", arguments={"user_id": "u1"})
+    assert parse_action('{"tool": "get_user_details", "argu').startswith("Error: the action is not")
+    assert parse_action({"tool": "x", "arguments": "[1]"}).startswith("Error: the arguments of x")

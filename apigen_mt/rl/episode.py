@@ -63,12 +63,20 @@ class Action(BaseModel):
 
 
 def parse_action(action: Any) -> Action | str:
-    """An `Action`, or the error observation an invalid one gets (as a model would)."""
+    """An `Action`, or the error observation an invalid one gets (as a model would). Text
+    is a message to the user, unless it is a JSON object (also in a ``` fence): a call, or,
+    cut off mid-JSON, an error."""
     if isinstance(action, str):
+        text = action.strip()
+        if text.startswith("```") and text.endswith("```"):
+            text = "\n".join(text.splitlines()[1:-1]).strip()
+        if not text.startswith("{"):
+            return Action(message=action)
         try:
-            action = json.loads(action)
+            action = json.loads(text)
         except json.JSONDecodeError:
-            return Action(message=action)  # plain text is a message to the user
+            shown = text if len(text) <= 200 else text[:200] + "…"
+            return f"{ERROR_PREFIX}the action is not valid JSON ({shown!r}); send it again complete"
     if not isinstance(action, dict):
         return (
             f"{ERROR_PREFIX}an action is {{'tool': NAME, 'arguments': {{...}}}} "

@@ -140,12 +140,7 @@ class ApigenEnv(vf.Env[ApigenEnvConfig]):
             async with agents.player.interaction(task) as interaction:
                 segment = await interaction.turn(opening or "(the customer said nothing)")
                 while not segment.terminated and not episode.done:
-                    action = _action(segment.last_reply)
-                    observation = (
-                        episode.invalid_action(action)
-                        if isinstance(action, str)
-                        else await episode.act(action)
-                    )
+                    observation = await episode.act(segment.last_reply)
                     if episode.done:
                         break
                     segment = await interaction.turn(observation or "(no reply)")
@@ -157,23 +152,6 @@ class ApigenEnv(vf.Env[ApigenEnvConfig]):
         trace.record_reward("apigen_reward", result.reward, 1.0)
         trace.info["reward_components"] = result.components
         trace.info["ended_by"] = episode.ended_by
-
-
-def _action(reply: str) -> dict | str:
-    """The policy's reply as an action: a JSON tool call (also fenced), else a message;
-    a tool call cut off mid-JSON is the error observation it gets."""
-    text = reply.strip()
-    if text.startswith("```") and text.endswith("```"):
-        text = "\n".join(text.splitlines()[1:-1]).strip()
-    if text.startswith("{"):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
-            shown = text if len(text) <= 200 else text[:200] + "…"
-            return f"Error: the action is not valid JSON ({shown!r}); send it again complete"
-        if isinstance(parsed, dict) and ("tool" in parsed or "name" in parsed):
-            return parsed
-    return {"message": reply}
 
 
 def load_environment(**taskset: object) -> ApigenEnv:
