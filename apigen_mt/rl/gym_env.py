@@ -93,6 +93,7 @@ class ApigenMTEnv(gym.Env):
         max_pass_rate: float | None = None,
         render_mode: str | None = None,
     ):
+        self._own_set = task_set is None  # a task set the caller gave stays open on close()
         if task_set is None:
             if tasks is None:
                 raise ValueError("give tasks= (a task file or a run id under out=)")
@@ -102,7 +103,6 @@ class ApigenMTEnv(gym.Env):
             raise ValueError("no task has a pass rate in the range asked")
         self.render_mode = render_mode
         self._roles = ConfiguredRoles(user=user, judge=best_of_n > 1)
-        self._own_set = task_set is not self.task_set or tasks is not None
         domain_ = self.task_set.env.domain
         self.tool_schemas = domain_.tools.openai_schemas()
         self.policy = domain_.policy

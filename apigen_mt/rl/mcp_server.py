@@ -14,7 +14,6 @@ the message a model would see; the server keeps going.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -130,10 +129,3 @@ def serve(
         server.run("streamable-http", host=host, port=port)
     else:
         raise ValueError(f"transport is stdio or http, not {transport!r}")
-
-
-def result_text(result: Any) -> str:
-    """The text of an MCP tool result (for clients of this server)."""
-    return "".join(getattr(c, "text", "") for c in result.content) or json.dumps(
-        getattr(result, "structured_content", None)
-    )

@@ -141,26 +141,21 @@ class FakeOpenAIServer:
                 """`stream: true`: the same completion as server-sent events (the content
                 and calls in one delta, then the finish reason, the usage and [DONE])."""
                 events = [f"data: {json.dumps(e)}\n\n" for e in _chunks(completion)]
-                data = ("".join(events) + "data: [DONE]\n\n").encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/event-stream")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return True
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-                    return False
+                body = "".join(events) + "data: [DONE]\n\n"
+                return self._send(200, body, content_type="text/event-stream")
 
             def _send(
-                self, status: int, payload: Any, headers: dict[str, str] | None = None
+                self,
+                status: int,
+                payload: Any,
+                headers: dict[str, str] | None = None,
+                content_type: str = "application/json",
             ) -> bool:
                 """Write a response; False when the client has already hung up (a timeout)."""
                 data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)

@@ -55,15 +55,19 @@ class Catalogue:
     def __init__(self, tasks: list[dict[str, Any]]):
         self.tasks = tasks
         shared: dict[str, list[set[str]]] = defaultdict(list)
+        checks: dict[str, list[set[str]]] = defaultdict(list)
         by_issue: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self.actions: dict[str, dict[str, Any]] = {}
         for task in tasks:
             intent, issues, _ = parse_id(task["id"])
             keys = self._keys(task)
             shared[intent].append(keys["init"])
+            checks[intent].append(keys["check"])
             for issue in issues:
                 by_issue[(intent, issue)].append(keys)
         self.common = {i: set.intersection(*v) for i, v in shared.items()}
+        # the assertions every train task of an intent states (its own, whatever the issues)
+        self.intent_checks = {i: set.intersection(*v) for i, v in checks.items()}
         self.parts = {
             k: {
                 part: set.intersection(*(v[part] for v in rows))
@@ -119,9 +123,7 @@ def compose(catalogue: Catalogue, intent: str, issues: list[str], persona: str) 
         ordered = sorted(part["fix"], key=lambda k: (gold.index(k) if k in gold else len(gold), k))
         fixes += [k for k in ordered if k not in fixes]
         checks |= part["check"]
-    # the intent's own assertions: those every train task of the intent states
-    checks |= set.intersection(*(catalogue._keys(t)["check"] for t in catalogue.tasks
-                                 if parse_id(t["id"])[0] == intent))  # fmt: skip
+    checks |= catalogue.intent_checks[intent]
     actions = [dict(catalogue.actions[k]) for k in fixes]
     for n, a in enumerate(actions):
         a["action_id"] = f"{a['name']}_{n}"

@@ -139,8 +139,9 @@ def import_db(db: sqlite_utils.Database, carrier: dict[str, Any], user: dict[str
         rows = []
         for pos, raw in enumerate(carrier.get(collection) or []):
             record = model.model_validate(raw)
-            rows.append({column: getattr(record, column), "pos": pos, "data": None})
-            rows[-1]["data"] = record.model_dump_json()
+            rows.append(
+                {column: getattr(record, column), "pos": pos, "data": record.model_dump_json()}
+            )
         if rows:
             db[collection].insert_all(rows)
     world = UserWorld.model_validate(user)
