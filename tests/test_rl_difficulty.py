@@ -126,3 +126,14 @@ def test_rl_task_sets_carry_the_pass_rate_and_make_curricula(measured):
     with pytest.raises(ValueError, match="no task has a pass rate"):
         gymnasium.make("apigen_mt/retail-v0", tasks=run_id, out=str(out), min_pass_rate=1.1,
                        user=lambda i, t: "Hello.")  # fmt: skip
+
+
+def test_closing_an_environment_leaves_a_task_set_it_was_given_open(measured):
+    out, _, run_id, _ = measured
+    shared = apigen_mt.rl.load_task_set("retail", run_id, out=out)
+    env = gymnasium.make("apigen_mt/retail-v0", task_set=shared, min_pass_rate=0.5,
+                         user=lambda i, t: "Hello.")  # fmt: skip
+    env.close()
+    with shared.env.sandbox() as sandbox:  # the caller's database is still open
+        assert sandbox.state_hash()
+    shared.close()
