@@ -22,6 +22,7 @@ from apigen_mt.agents import (
     make_human,
     make_human_judge,
 )
+from apigen_mt.agents.acting_user import is_user_side
 
 from .user_fidelity import (
     ANY_WRITES,
@@ -79,7 +80,7 @@ def user_view(messages: list[BaseMessage]) -> list[Turn]:
     agent writes beside its tool calls, as a chat shows them), not tool traffic."""
     turns = []
     for m in messages:
-        if m.additional_kwargs.get("side") == "user":  # the user's own tool traffic
+        if is_user_side(m):  # the user's own tool traffic (dual control)
             continue
         if isinstance(m, HumanMessage):
             turns.append(Turn(speaker="user", text=str(m.content)))

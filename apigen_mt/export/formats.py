@@ -34,14 +34,11 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from apigen_mt.agents import is_stop
+from apigen_mt.agents.acting_user import is_user_side
 
 Arguments = Literal["object", "string"]
 USER_SIDE, AGENT_SIDE = ("human", "observation"), ("gpt", "function_call")
 TOOL_CALL_WORDS = ("<tool_call>", "</tool_call>")  # LLaMA-Factory's default tool_call_words
-
-
-def _is_user_side(m: BaseMessage) -> bool:
-    return m.additional_kwargs.get("side") == "user"
 
 
 def _user_actions(messages: list[BaseMessage]) -> list[list[dict[str, Any]]]:
@@ -50,12 +47,12 @@ def _user_actions(messages: list[BaseMessage]) -> list[list[dict[str, Any]]]:
     pending: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
     for m in _trimmed(messages):
-        if _is_user_side(m) and isinstance(m, AIMessage):
+        if is_user_side(m) and isinstance(m, AIMessage):
             for c in m.tool_calls:
                 action = {"name": c["name"], "arguments": c["args"], "result": None}
                 pending.append(action)
                 by_id[c.get("id") or ""] = action
-        elif _is_user_side(m) and isinstance(m, ToolMessage):
+        elif is_user_side(m) and isinstance(m, ToolMessage):
             action = by_id.pop(m.tool_call_id, None)
             if action is not None:
                 action["result"] = str(m.content)
@@ -94,7 +91,7 @@ def _turns(messages: list[BaseMessage]) -> list[str | _Agent]:
     pending: dict[str, int] = {}  # id of a call awaiting its result -> index in its turn
     invalid: set[str] = set()
     for m in _trimmed(messages):
-        if _is_user_side(m):  # the user's own tool traffic: not the agent's (user_actions)
+        if is_user_side(m):  # the user's own tool traffic: not the agent's (user_actions)
             continue
         if isinstance(m, HumanMessage):
             turns.append(str(m.content))
