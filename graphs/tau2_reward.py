@@ -10,8 +10,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from apigen_mt.agents import NLJudgeInput, RoleFailure, make_nl_judge, verdicts_for
 from apigen_mt.agents.acting_user import agent_view
+from apigen_mt.environments.scene import holds
 from apigen_mt.environments.tau2.rewards import Tau2Reward, combine
-from apigen_mt.tools import ToolError
 
 # How a dialogue may end and still be scored (τ²: the agent's or the user's stop).
 SCORED_ENDINGS = ("user_stop", "transfer", "agent_stop")
@@ -31,16 +31,13 @@ def agent_tool_calls(messages: list[BaseMessage]) -> list[dict[str, Any]]:
 def env_assertion_checks(sandbox, tau2: dict[str, Any]) -> list[dict[str, Any]]:
     """τ²'s env assertions on the episode's final state: {assertion, met} each (one that
     fails to run is not met, as τ² scores it)."""
-    checks = []
-    for a in tau2.get("env_assertions") or []:
-        try:
-            value = sandbox.function(a["env_type"], a["func_name"], a["arguments"])
-            met = value == a.get("assert_value", True)
-        except (ToolError, ValueError, TypeError):
-            met = False
-        checks.append({"assertion": f"{a['env_type']}.{a['func_name']}({a['arguments']})",
-                       "met": bool(met)})  # fmt: skip
-    return checks
+    return [
+        {
+            "assertion": f"{a['env_type']}.{a['func_name']}({a['arguments']})",
+            "met": holds(sandbox, a),
+        }
+        for a in tau2.get("env_assertions") or []
+    ]
 
 
 def render_conversation(messages: list[BaseMessage]) -> str:

@@ -22,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from apigen_mt.tools import ToolError
+from ..scene import holds
 
 TASK_ID = re.compile(r"^\[(\w+)\](.*)\[PERSONA:(\w+)\]$")
 
@@ -169,22 +169,50 @@ def prove(env, task: dict[str, Any]) -> str:
             run_setup(sandbox, loaded)
         except ValueError as exc:
             return f"setup fails: {exc}"
-        if all(_holds(sandbox, a) for a in loaded.tau2["env_assertions"]):
+        if all(holds(sandbox, a) for a in loaded.tau2["env_assertions"]):
             return "nothing is broken before the fix"
         for entry in sandbox.run(loaded.actions):
             if not entry.ok:
                 return f"gold action fails: {entry.name}: {entry.observation}"
-        failing = [a["func_name"] for a in loaded.tau2["env_assertions"] if not _holds(sandbox, a)]
+        failing = [a["func_name"] for a in loaded.tau2["env_assertions"] if not holds(sandbox, a)]
         return f"still failing after the fix: {failing}" if failing else ""
 
 
-def _holds(sandbox, assertion: dict[str, Any]) -> bool:
-    try:
-        value = sandbox.function(assertion["env_type"], assertion["func_name"],
-                                 assertion["arguments"])  # fmt: skip
-    except (ToolError, ValueError, TypeError):
-        return False
-    return value == assertion.get("assert_value", True)
+class Compositions:
+    """Every candidate composition of a τ² telecom task file: issue sets of one intent
+    from its train split, with a persona, shuffled by `seed`; and the overlap check
+    against the rest of the file (never a τ² task, nor the issue set of a test task)."""
+
+    def __init__(self, tasks_file: Path, *, seed: int = 0, max_issues: int = 3):
+        tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
+        splits = json.loads(Path(tasks_file).with_name("split_tasks.json").read_text())
+        by_id = {t["id"]: t for t in tasks}
+        self.catalogue = Catalogue([by_id[i] for i in splits["train"]])
+        self.taken = set(by_id)
+        self.test_sets = {
+            (parse_id(i)[0], frozenset(parse_id(i)[1])) for i in splits.get("test", [])
+        }
+        personas = sorted({parse_id(t["id"])[2] for t in self.catalogue.tasks})
+        self.candidates = [
+            (intent, list(issues), persona)
+            for intent in sorted(self.catalogue.common)
+            for size in range(1, max_issues + 1)
+            for issues in itertools.combinations(self.catalogue.issues(intent), size)
+            if len({family(i) for i in issues}) == len(issues)
+            for persona in personas
+        ]
+        random.Random(seed).shuffle(self.candidates)
+
+    def task(self, env, candidate: tuple[str, list[str], str]) -> tuple[dict[str, Any], str]:
+        """The candidate's proven task, or why it is left out (then the task is {})."""
+        intent, issues, persona = candidate
+        if (intent, frozenset(issues)) in self.test_sets:
+            return {}, "the issues of a test task"
+        task = compose(self.catalogue, intent, issues, persona)
+        if task["id"] in self.taken:
+            return {}, "a τ² task"
+        problem = prove(env, task)
+        return ({}, problem.split(":")[0]) if problem else (task, "")
 
 
 def new_tasks(
@@ -192,37 +220,15 @@ def new_tasks(
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """`n` proven compositions (fewer if fewer exist), none of them a τ² task; and how
     many candidates were left out, by reason."""
-    tasks = json.loads(Path(tasks_file).read_text(encoding="utf-8"))
-    splits = json.loads(Path(tasks_file).with_name("split_tasks.json").read_text())
-    by_id = {t["id"]: t for t in tasks}
-    catalogue = Catalogue([by_id[i] for i in splits["train"]])
-    taken = set(by_id)  # never one of τ²'s tasks; and no issue set of a test task at all
-    test_sets = {(parse_id(i)[0], frozenset(parse_id(i)[1])) for i in splits.get("test", [])}
-    personas = sorted({parse_id(t["id"])[2] for t in catalogue.tasks})
-    candidates = [
-        (intent, list(issues), persona)
-        for intent in sorted(catalogue.common)
-        for size in range(1, max_issues + 1)
-        for issues in itertools.combinations(catalogue.issues(intent), size)
-        if len({family(i) for i in issues}) == len(issues)
-        for persona in personas
-    ]
-    random.Random(seed).shuffle(candidates)
+    compositions = Compositions(tasks_file, seed=seed, max_issues=max_issues)
     kept: list[dict[str, Any]] = []
     left_out: dict[str, int] = defaultdict(int)
-    for intent, issues, persona in candidates:
+    for candidate in compositions.candidates:
         if len(kept) >= n:
             break
-        if (intent, frozenset(issues)) in test_sets:
-            left_out["the issues of a test task"] += 1
-            continue
-        task = compose(catalogue, intent, issues, persona)
-        if task["id"] in taken:
-            left_out["a τ² task"] += 1
-            continue
-        problem = prove(env, task)
+        task, problem = compositions.task(env, candidate)
         if problem:
-            left_out[problem.split(":")[0]] += 1
-            continue
-        kept.append(task)
+            left_out[problem] += 1
+        else:
+            kept.append(task)
     return kept, dict(left_out)
