@@ -14,18 +14,24 @@ from typing import Any
 from .strict_schema import to_strict
 
 
-def action_schema(tool: dict[str, Any], choices: dict[str, list[str]]) -> dict[str, Any]:
-    """`{name: <this tool>, arguments: <its parameters>}` as a closed object."""
+def action_schema(
+    tool: dict[str, Any], choices: dict[str, list[str]], requestor: str | None = None
+) -> dict[str, Any]:
+    """`{name: <this tool>, arguments: <its parameters>}` as a closed object; with a
+    `requestor` (dual control), also `requestor: <whose tool it is>`."""
     function = tool.get("function", tool)
     parameters = function.get("parameters") or {"type": "object", "properties": {}}
     arguments = restrict_ids(to_strict(parameters), choices)
+    properties: dict[str, Any] = {
+        "name": {"type": "string", "const": function["name"]},
+        "arguments": arguments,
+    }
+    if requestor is not None:
+        properties["requestor"] = {"type": "string", "const": requestor}
     return {
         "type": "object",
-        "properties": {
-            "name": {"type": "string", "const": function["name"]},
-            "arguments": arguments,
-        },
-        "required": ["name", "arguments"],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
 
@@ -75,18 +81,23 @@ def blueprint_schema(
     tools: list[dict[str, Any]],
     user_id: str | None,
     choices: dict[str, list[str]],
+    user_tools: list[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The strict Blueprint schema `base` narrowed to one context."""
+    """The strict Blueprint schema `base` narrowed to one context. With `user_tools` (dual
+    control) each action also names its requestor, fixed by whose tool it names."""
     schema = copy.deepcopy(base)
     props = schema["properties"]
     if user_id is not None:
         props["user_id"] = {"type": "string", "const": user_id}
     if tools:
+        side = "assistant" if user_tools else None
+        branches = [action_schema(t, choices, side) for t in tools]
+        branches += [action_schema(t, choices, "user") for t in user_tools]
         props["actions"] = {
             "type": "array",
             "description": props["actions"].get("description", "The gold tool calls, in order."),
             "minItems": 1,
-            "items": {"anyOf": [action_schema(t, choices) for t in tools]},
+            "items": {"anyOf": branches},
         }
     return schema
 

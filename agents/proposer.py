@@ -74,6 +74,9 @@ class ProposerInput(BaseModel):
     user_id: str | None = None  # the sampled user: the only user id the schema allows
     # id-like argument name -> the ids in the records it may take (from the domain's hook)
     id_choices: dict[str, list[str]] = Field(default_factory=dict)
+    # dual control (τ²'s telecom): the user's own tools, and the scene the task starts from
+    user_tools: list[dict[str, Any]] = Field(default_factory=list)
+    scene: str | None = None
 
 
 SYSTEM = """You design realistic customer-service tasks for the {domain} domain. Each task is \
@@ -97,6 +100,17 @@ everything else they need to say, and fits the persona. It never names tools.
 Reply with one JSON object: reasoning, user_id, instruction, actions [{{name, arguments}}], \
 outputs, computations [{{output, expression}}]."""
 
+DUAL_CONTROL = """## Who acts (dual control)
+The task starts from the scene below: something is broken on the user's device or on \
+their line. The agent's tools act on the company's records; the user's tools act on the \
+user's own device, and only the user can run them: the agent must ask the user to (and \
+the user tells the agent what they see). Every action names its requestor: "assistant" \
+for the agent's tools, "user" for the user's. The gold actions are the fix, in the order \
+the conversation would reach them: together they must make every condition of the scene \
+hold, and nothing beyond the fix. The instruction says what the user knows (who they \
+are, where they are, what they see, what they will or will not accept) — never the cause \
+or the fix, which the user does not know, and never tool names."""
+
 
 def proposer_prompt(x: ProposerInput) -> list[BaseMessage]:
     parts = [f"## Policy (every rule applies)\n{x.policy}"]
@@ -110,8 +124,15 @@ def proposer_prompt(x: ProposerInput) -> list[BaseMessage]:
         if x.reads:
             core += f"\n(Reads that feed them, for the agent: {', '.join(x.reads)}.)"
         parts.append(core)
+    if x.scene:
+        parts += [DUAL_CONTROL, f"## The scene\n{x.scene}"]
+    parts.append(f"## Tools\n{json.dumps(x.tools)}")
+    if x.user_tools:
+        parts.append(
+            '## The user\'s tools (requestor "user": on their own device)\n'
+            + json.dumps(x.user_tools)
+        )
     parts += [
-        f"## Tools\n{json.dumps(x.tools)}",
         f"## The user and their records\n{x.records}",
         f"## Persona of the user\n{x.persona}",
     ]
@@ -127,11 +148,13 @@ def proposer_prompt(x: ProposerInput) -> list[BaseMessage]:
 
 def proposer_schema(x: ProposerInput) -> dict[str, Any]:
     """The response schema for this context: real tools, their arguments, real ids."""
-    return blueprint_schema(json_schema_of(Blueprint), x.tools, x.user_id, x.id_choices)
+    return blueprint_schema(
+        json_schema_of(Blueprint), x.tools, x.user_id, x.id_choices, user_tools=x.user_tools
+    )
 
 
 def _without_forced_nulls(x: ProposerInput, bp: Blueprint) -> Blueprint:
-    tools = {t["function"]["name"]: t for t in x.tools}
+    tools = {t["function"]["name"]: t for t in [*x.tools, *x.user_tools]}
     for action in bp.actions:
         action.arguments = drop_unset_arguments(action.arguments, tools.get(action.name))
     return bp

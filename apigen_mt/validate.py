@@ -82,7 +82,7 @@ def _validate(env: Environment, index: int, task: TaubenchTask) -> TaskVerdict:
         "format": lambda: format_check(bp, env),
         "execution": lambda: execution_check(bp, env, prepare)[0],
         "policy": lambda: policy_check(bp, env),
-        "outputs": lambda: outputs_check(bp, env, "outputs"),
+        "outputs": lambda: outputs_check(bp, env, "outputs", prepare),
     }
     for stage in STAGES:
         reasons = checks[stage]()

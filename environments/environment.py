@@ -38,6 +38,9 @@ class Environment:
     def __init__(self, domain: Domain, master_path: Path):
         self.domain = domain
         self.master_path = Path(master_path)
+        # The data folder the master was imported from (τ²'s domain folder), when known: a
+        # domain's phase-1 hooks may read its other files (telecom's task compositions).
+        self.data_folder: Path | None = None
         self._master = sqlite3.connect(
             f"{self.master_path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
@@ -102,7 +105,9 @@ class Environment:
         content = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
         name = f"{domain.name}-tau2-{content}-v{domain.data_version}.sqlite"
         master = _build_cached(domain, cache_dir, name, lambda db: domain.tau2.import_db(db, data))
-        return cls(domain, master)
+        env = cls(domain, master)
+        env.data_folder = folder
+        return env
 
     @classmethod
     def for_data(

@@ -48,6 +48,11 @@ class TaskHooks:
     # Optional: id-like argument names -> the ids the sampled records (parsed JSON) hold for
     # them. The proposer's response schema then allows only those ids (empty: left free).
     id_choices: Callable[[dict[str, Any]], dict[str, list[str]]] | None = None
+    # Optional, for tasks that start broken (dual control, τ²'s telecom): the starting
+    # scene of an attempt (environments.scene.Scene), drawn with the rng from what the
+    # environment holds. Its setup runs before the records are sampled, the proposer
+    # writes the fix, the checks demand its assertions hold, the task carries it.
+    sample_scene: Callable[[Any, Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from .committee import (
     tool_lines,
 )
 from .context import BlueprintContext
+from .dual_control import assertions_hold, prepare_of, scene_of_context, scene_prompt
 from .sampling import SampledContext, attempt_user, id_choices_of, sample_context, tool_schemas
 from .state import BlueprintState
 
@@ -79,14 +80,17 @@ async def propose(state: BlueprintState, runtime: Ctx) -> dict[str, Any]:
     sampled = SampledContext.model_validate(ctx.store.context(state["context_id"]))
     previous_id = state.get("blueprint_id")
     previous = ctx.store.blueprint(previous_id)["data"] if previous_id else None
-    tools = ctx.env.domain.tools
+    tools, user_tools = ctx.env.domain.tools, ctx.env.domain.user_tools
+    scene = sampled.scene  # a task that starts broken: the fix is the task's core
     x = ProposerInput(
         domain=ctx.env.domain.name,
         policy=ctx.env.domain.policy,
         focus_rules=sampled.rules,
-        skeleton=[t for t in sampled.tools if t in tools and tools[t].writes],
-        reads=[t for t in sampled.tools if t in tools and not tools[t].writes],
+        skeleton=[] if scene else [t for t in sampled.tools if t in tools and tools[t].writes],
+        reads=[] if scene else [t for t in sampled.tools if t in tools and not tools[t].writes],
         tools=tool_schemas(ctx.env, sampled.tools),
+        user_tools=user_tools.openai_schemas() if user_tools is not None else [],
+        scene=scene_prompt(scene) if scene else None,
         records=sampled.records,
         persona=sampled.persona,
         examples=sampled.examples,
@@ -137,9 +141,14 @@ def format_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
 
 
 def execution_stage(bp: Blueprint, ctx: BlueprintContext, state: BlueprintState):
-    reasons, diff, text = execution_check(bp, ctx.env)
+    # A scene (a task that starts broken) is set up first, and must be fixed after.
+    context_id = state.get("context_id")
+    scene = scene_of_context(ctx.store.context(context_id)) if context_id else None
+    reasons, diff, text = execution_check(
+        bp, ctx.env, prepare_of(scene), assertions_hold(scene) if scene else None
+    )
     if not reasons:  # the outputs must be what these calls return (or computed from it)
-        reasons = outputs_check(bp, ctx.env)
+        reasons = outputs_check(bp, ctx.env, prepare=prepare_of(scene))
     updates = {"diff": diff, "diff_text": text, **blueprint_complexity(bp, ctx.env)}
     return reasons, {**updates, **({} if reasons else {"stage": "execution"})}
 

@@ -124,10 +124,11 @@ def _tools_unavailable_as_reason(stage: str, empty: tuple = ()):
 
 @_tools_unavailable_as_reason("execution", empty=([], ""))
 def execution_check(
-    bp: Blueprint, env: Environment, prepare=None
+    bp: Blueprint, env: Environment, prepare=None, then=None
 ) -> tuple[list[str], list[dict], str]:
     """Run the actions in a sandbox (set up by `prepare`, a τ² task's initial state):
-    reasons, the row-level diff from the initial state, and its rendering."""
+    reasons, the row-level diff from the initial state, and its rendering. `then(sandbox)`
+    gives more reasons from the state the actions reached (a scene's assertions)."""
     with env.sandbox() as sandbox, env.sandbox() as start:
         if prepare is not None:
             prepare(sandbox)
@@ -144,17 +145,23 @@ def execution_check(
             for i in sandbox.executor.undeclared_writes
         ]
         changes = sandbox.diff(start) if prepare is not None else sandbox.diff()
+        if not reasons and then is not None:
+            reasons += then(sandbox)
     if not reasons and not changes:
         reasons.append("execution: the actions change nothing in the database")
     return reasons, [c.model_dump() for c in changes], render_diff(changes)
 
 
 @_tools_unavailable_as_reason("outputs")
-def outputs_check(bp: Blueprint, env: Environment, stage: str = "execution") -> list[str]:
+def outputs_check(
+    bp: Blueprint, env: Environment, stage: str = "execution", prepare=None
+) -> list[str]:
     """Each expected output must occur in what the gold calls return, compared as τ-bench's
     verifier compares the agent's words (lower-cased, commas removed) — or be computed:
     its expression, over numbers that occur there, must give it."""
     with env.sandbox() as sandbox:
+        if prepare is not None:
+            prepare(sandbox)
         trace = sandbox.run([a.model_dump() for a in bp.actions])
     seen = " ".join(_norm(e.observation) for e in trace)
     how = {c.output: c.expression for c in bp.computations}

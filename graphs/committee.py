@@ -13,6 +13,7 @@ from langgraph.types import Send
 from apigen_mt.agents import CRITERIA, Review, ReviewInput, RoleFailure, make_reviewer
 
 from .context import BlueprintContext
+from .dual_control import prepare_of, scene_of_record
 
 Ctx = Runtime[BlueprintContext]
 ReviewerFn = Callable[[ReviewInput], "Review | RoleFailure | Awaitable[Review | RoleFailure]"]
@@ -34,21 +35,28 @@ def review_input(ctx: BlueprintContext, blueprint_id: str) -> ReviewInput:
     bp = record["data"]
     used = {a["name"] for a in bp["actions"]} | set(ctx.env.domain.tools.write_names)
     shown = {k: bp[k] for k in ("user_id", "instruction", "actions", "outputs")}
+    scene = scene_of_record(ctx.store, record)
     return ReviewInput(
         blueprint=json.dumps(shown),
         tools=tool_lines(ctx.env, used),
         diff=record["diff_text"],
         policy=blueprint_policy(ctx.env),
         records=records_of(ctx.store, record),
-        trace=gold_trace(ctx.env, bp["actions"]),
+        trace=gold_trace(ctx.env, bp["actions"], prepare=prepare_of(scene)),
     )
 
 
 def tool_lines(env, names: set[str] | None = None) -> str:
-    """Each tool (of `names`, or all) as a line: name, read/write, first line of its text."""
+    """Each tool (of `names`, or all) as a line: name, read/write, first line of its text;
+    a dual-control domain's user tools marked as the user's."""
+    sides = [(env.domain.tools, "")]
+    if env.domain.user_tools is not None:
+        sides.append((env.domain.user_tools, "the user's, on their device; "))
     return "\n".join(
-        f"- {t.name} ({'write' if t.writes else 'read'}): {t.description.splitlines()[0]}"
-        for t in env.domain.tools
+        f"- {t.name} ({whose}{'write' if t.writes else 'read'}): "
+        f"{(t.description.splitlines() or [''])[0]}"
+        for tools, whose in sides
+        for t in tools
         if names is None or t.name in names
     )
 
@@ -68,14 +76,18 @@ def records_of(store, record: dict[str, Any]) -> str:
     return "\n".join(c["records"] for c in contexts if c and c.get("records"))
 
 
-def gold_trace(env, actions: list[dict[str, Any]], limit: int = 1500) -> str:
-    """Each gold call and what it returned (long observations cut), run in a fresh sandbox."""
+def gold_trace(env, actions: list[dict[str, Any]], limit: int = 1500, prepare=None) -> str:
+    """Each gold call and what it returned (long observations cut), run in a fresh sandbox
+    (set up by `prepare`: a scene); the user's own calls marked as theirs."""
     with env.sandbox() as sandbox:
+        if prepare is not None:
+            prepare(sandbox)
         trace = sandbox.run(actions)
     return "\n".join(
-        f"{e.index + 1}. {e.name}({json.dumps(e.arguments)}) -> "
+        f"{n}. {'[user] ' if a.get('requestor') == 'user' else ''}{e.name}"
+        f"({json.dumps(e.arguments)}) -> "
         + (e.observation if len(e.observation) <= limit else e.observation[:limit] + "…")
-        for e in trace
+        for n, (a, e) in enumerate(zip(actions, trace, strict=True), 1)
     )
 
 

@@ -34,6 +34,7 @@ from .audit_gate import audit_gate
 from .blueprint import build_blueprint_graph, run_blueprint_attempt
 from .context import BlueprintContext, DialogueContext
 from .dialogue import build_dialogue_graph, run_dialogue
+from .dual_control import prepare_of
 from .personas import PERSONAS
 from .pipeline_config import PipelineConfig
 from .recombine import build_recombine_graph, choose_parents, run_recombination
@@ -185,7 +186,9 @@ async def recombinations(state: PipelineState, runtime: Ctx, config: RunnableCon
     ctx, c = runtime.context, runtime.context.config
     accepted = _accepted(ctx.store, ctx.run_id, kind="proposed")
     in_batch = [b for b in accepted if state["batch_start"] <= b["attempt"] < state["attempts"]]
-    slots = round(c.recombine_rate * len(in_batch))
+    # Tasks that start from a scene do not recombine: two fixes need one scene.
+    scenes = ctx.env.domain.tasks.sample_scene is not None
+    slots = 0 if scenes else round(c.recombine_rate * len(in_batch))
     first = state["recombined"]
     # A shard numbers its slots j = 0, 1, … and runs them as run-wide slots of its own.
     slot_of = ctx.shard.slot if ctx.shard else (lambda j: j)
@@ -265,7 +268,9 @@ def _task_for(ctx: PipelineContext, blueprint: dict[str, Any]) -> str:
         if blueprint["kind"] == "proposed"
         else ctx.store.blueprint(blueprint["parents"][0])["attempt"],
     )
-    persona = SampledContext.model_validate(sampled).persona if sampled else PERSONAS[0]
+    context = SampledContext.model_validate(sampled) if sampled else None
+    persona = context.persona if context else PERSONAS[0]
+    scene = context.scene if context else None
     return ctx.store.save_task(
         {
             "user_id": data["user_id"],
@@ -274,7 +279,9 @@ def _task_for(ctx: PipelineContext, blueprint: dict[str, Any]) -> str:
             "actions": data["actions"],
             "outputs": data["outputs"],
             # once per task, not per trial: every trial's verification compares to it
-            "gold_hash": gold_state_hash(ctx.env, data["actions"]),
+            "gold_hash": gold_state_hash(ctx.env, data["actions"], prepare_of(scene)),
+            # a task that starts broken: its scene, and τ²'s rewards to score it by
+            **({"tau2": scene.criteria(data["actions"])} if scene else {}),
         },
         blueprint["id"],
         run_id=ctx.run_id,

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from apigen_mt.environments import Environment
+from apigen_mt.environments.scene import Scene
 from apigen_mt.tools.api_graph import ApiGraph, build_api_graph
 
 from .personas import PERSONAS
@@ -28,6 +29,7 @@ class SampledContext(BaseModel):
     rules: list[str]  # "name: description"
     persona: str
     examples: list[str]  # JSON blueprints
+    scene: Scene | None = None  # where the task starts (a domain with `sample_scene`)
 
 
 TARGET_WRITES = (1, 2, 3, 4)  # varied across attempts: tasks of every size
@@ -80,11 +82,16 @@ def sample_context(
     user: str | None = None,
 ) -> SampledContext:
     """A context for one attempt; its user is `user` when given, else one of `users` (a
-    run's pool) when the domain can give a chosen user's records, else any user."""
+    run's pool) when the domain can give a chosen user's records, else any user. A domain
+    whose tasks start broken draws the attempt's scene first; the records are then the
+    ones the scene leaves."""
     rules = env.domain.rules.rules
     n_rules = rng.randint(min(2, len(rules)), len(rules)) if rules else 0
     hooks = env.domain.tasks
+    scene = hooks.sample_scene(env, rng) if hooks.sample_scene is not None else None
     with env.sandbox() as sandbox:
+        if scene is not None:  # the records are what the task starts from
+            scene.prepare(sandbox)
         if user is not None and hooks.records_for is not None:
             user_id = user
             records = hooks.records_for(sandbox.db, user_id)
@@ -94,14 +101,16 @@ def sample_context(
         else:
             user_id, records = hooks.sample_records(sandbox.db, rng)
     target = rng.choice(TARGET_WRITES)
+    persona = rng.choice(PERSONAS)
     return SampledContext(
         user_id=user_id,
         records=records,
         tools=graph.walk(rng, writes=target),
         target_writes=target,
         rules=[f"{r.name}: {r.description}" for r in rng.sample(rules, n_rules)],
-        persona=rng.choice(PERSONAS),
+        persona=scene.persona if scene is not None and scene.persona else persona,
         examples=pool.sample(rng, rng.randint(0, 2)),
+        scene=scene,
     )
 
 

@@ -5,7 +5,8 @@ Both sides live in one sandbox (`records.py`); `sync.py` keeps them in step afte
 call, as τ²'s `TelecomEnvironment.sync_tools` does.
 
 Data: τ²'s `db.toml` and `user_db.toml` (`--data-dir`, the task file's folder or
-`$TAU2_DATA_DIR`); there is no generator, so the domain needs τ²'s data.
+`$TAU2_DATA_DIR`); there is no generator, so the domain needs τ²'s data. Phase 1 starts
+each attempt from a scene composed from the folder's train split (`phase1.py`).
 Policy: τ²'s `main_policy.md` and `tech_support_manual.md` (MIT, Copyright (c) 2025 Sierra
 Research), joined as τ²'s `get_environment` joins them, byte for byte.
 """
@@ -17,8 +18,9 @@ from typing import Any
 
 from apigen_mt.tools import ToolSet
 
-from ..registry import Domain, register_domain
+from ..registry import Domain, TaskHooks, register_domain
 from ..rules import RuleSet
+from . import phase1
 from .phone import USER_TOOLS
 from .records import SCHEMA, export_db, export_user_db, import_db, pydantic_hash, read_toml
 from .scenes import FUNCTIONS, USER_FUNCTIONS
@@ -74,5 +76,12 @@ DOMAIN = register_domain(
         user_tools=ToolSet.of(USER_TOOLS),
         functions={"assistant": FUNCTIONS, "user": USER_FUNCTIONS},
         sync=sync,
+        tasks=TaskHooks(
+            sample_records=phase1.sample_records,
+            sample_calls=lambda db: [],
+            seed_examples=phase1.seed_examples,
+            id_choices=phase1.id_choices,
+            sample_scene=phase1.sample_scene,
+        ),
     )
 )
