@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import time
 import uuid
@@ -90,6 +91,33 @@ def open_run(
         code_version=code_version(),
     )
     return run_id, config, False
+
+
+def run_data_dir(domain: str, given: Path | None) -> str | None:
+    """The data folder a run on `domain` reads, fixed when it starts (a resume or a worker
+    reads the same): `given`; else, for a τ² domain, `$TAU2_DATA_DIR`'s folder for it; None
+    for the domain's generated data."""
+    adapter = get_domain(domain).tau2
+    if given is None and adapter is not None:
+        from apigen_mt.environments.tau2.data import find_tau2_data
+
+        found = find_tau2_data(
+            adapter.tau2_name, None, None, getattr(adapter, "db_file", "db.json")
+        )
+        return str(found.resolve()) if found else None
+    return str(Path(given).resolve()) if given else None
+
+
+def check_run_data(config: PipelineConfig) -> None:
+    """Raise (ValueError, FileNotFoundError) in words when the run's data is missing: the
+    database, and for a domain whose tasks start from a scene, what it draws them from."""
+    env = environment_for(config)
+    try:
+        hooks = env.domain.tasks
+        if hooks is not None and hooks.sample_scene is not None:
+            hooks.sample_scene(env, random.Random(config.seed))
+    finally:
+        env.close()
 
 
 def environment_for(config: PipelineConfig) -> Environment:

@@ -18,7 +18,14 @@ from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.models import chat_model, pipeline_models
 from apigen_mt.pricing import PriceTable
 from apigen_mt.report import run_report
-from apigen_mt.runs import RunNotFound, environment_for, open_run, store_at
+from apigen_mt.runs import (
+    RunNotFound,
+    check_run_data,
+    environment_for,
+    open_run,
+    run_data_dir,
+    store_at,
+)
 from apigen_mt.settings import load_settings
 from apigen_mt.tracing import tracing_from_env
 
@@ -133,12 +140,13 @@ def generate(
             request_judge=request_judge,
             best_of_n=best_of_n,
             max_steps=max_steps,
-            data_dir=str(data_dir.resolve()) if data_dir else None,
+            data_dir=run_data_dir(domain, data_dir),
             shards=workers or (2 if ray else 1),
         )
         settings = load_settings(overrides={"model": model, "base_url": base_url})
         price_table = PriceTable.load(prices)
-    except (KeyError, ValidationError, ValueError) as exc:
+        check_run_data(config)  # its data must exist before a run is opened
+    except (KeyError, ValidationError, ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(first_line(exc)) from None
     store = store_at(out)
     try:
