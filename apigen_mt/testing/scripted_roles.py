@@ -3,7 +3,8 @@
 `OracleRoles` plays all seven roles without a model: the proposer grounds a blueprint in the
 records it is shown (via a per-domain `propose` function), reviewers approve, the user
 states its instruction and stops when the agent is done, and the agent carries out the
-blueprint's actions. It answers both ScriptedChatModel prompts (`chat_models()`) and raw
+blueprint's actions (in a dual-control domain it asks the user to run the user's own
+actions, and the user does). It answers both ScriptedChatModel prompts (`chat_models()`) and raw
 OpenAI requests to the loopback server (`fake_server_responder()`), so the real ChatOpenAI
 path runs the same scenario. Roles are told apart by the schema of the requested JSON.
 """
@@ -11,6 +12,7 @@ path runs the same scenario. Roles are told apart by the schema of the requested
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 import threading
@@ -23,6 +25,10 @@ from langchain_core.messages import ToolMessage as LCToolMessage
 from apigen_mt.agents import STOP
 
 DONE = "All done."
+PRIVATE = "(private - do not paste it)"  # in the simulated user's system prompt
+# The oracle agent asking the user to act on their own device (dual control), as a support
+# agent reads out a setting; the oracle user runs what it names.
+ASK = re.compile(r"please run `(\w+)` with (\{.*\}) on your device", re.I)
 RECORDS_HEADING = "## The user and their records\n"
 MERGE_HEADING = "## Instructions to merge\n"
 Proposal = Callable[[dict[str, Any]], dict[str, Any]]
@@ -73,12 +79,14 @@ class OracleRoles:
         *,
         calls_per_message: int = 1,
         text_with_calls: str = "",
+        asks_the_user: bool = True,
     ):
         if propose is None and domain not in PROPOSERS:
             raise ValueError(f"no scripted proposer for domain {domain!r}; pass propose=")
         self.propose = propose or PROPOSERS[domain]
         self.calls_per_message = max(1, calls_per_message)
         self.text_with_calls = text_with_calls
+        self.asks_the_user = asks_the_user  # dual control: its agent asks the user to act
         self._plans: dict[str, dict[str, Any]] = {}  # instruction -> {actions, outputs}
         self._lock = threading.Lock()
 
@@ -100,12 +108,16 @@ class OracleRoles:
             return json.dumps({"reasoning": "faithful", **scores})
         if "instruction" in fields:
             return self._combined(_containing(messages, MERGE_HEADING))
+        if PRIVATE in messages[0][1]:  # the simulated user (with its own tools, or not)
+            return self._user(messages)
         if tools:
             return self._agent(messages)
         return self._user(messages)
 
     def _proposal(self, prompt: str, schema: dict | None) -> str:
         records = json.loads(prompt.split(RECORDS_HEADING, 1)[1].split("\n\n## ", 1)[0])
+        if "## The scene\n" in prompt:  # dual control: the proposer reads the scene too
+            records = {**records, "_prompt": prompt}
         blueprint = self.propose(records)
         self._remember(blueprint["instruction"], blueprint["actions"], blueprint["outputs"])
         return json.dumps(_as_schema_decodes(blueprint, schema))
@@ -130,13 +142,20 @@ class OracleRoles:
         with self._lock:
             self._plans[instruction.strip()] = {"actions": actions, "outputs": outputs}
 
-    def _user(self, messages: list[tuple[str, str]]) -> str:
+    def _user(self, messages: list[tuple[str, str]]) -> str | list[dict[str, Any]]:
         system = messages[0][1]
-        body = system.split("(private - do not paste it):\n", 1)[-1].split("\nHow to talk:")[0]
+        body = system.split(PRIVATE + ":\n", 1)[-1]
+        body = re.split(r"\n+How to (?:talk|act):", body)[0]
         instruction = body.split("\nYour persona: ")[0].strip()  # may span several lines
         # From the simulator's side the agent speaks as "user" and it as "assistant".
         if any(DONE in text for role, text in messages[1:] if role == "user"):
             return STOP
+        last_role, last = messages[-1]
+        if last_role == "tool":  # a user who acted reports what their device showed
+            return f"I did it. My device says: {last.splitlines()[0] if last else 'nothing'}"
+        asked = ASK.search(last) if last_role == "user" else None
+        if asked:  # the agent asks the user to act on their own device: they do
+            return [{"name": asked.group(1), "arguments": json.loads(asked.group(2))}]
         spoken = any(role == "assistant" for role, _ in messages[1:])
         return "Yes, please go ahead." if spoken else instruction
 
@@ -146,9 +165,23 @@ class OracleRoles:
             plan = self._plans.get(said[0].strip()) if said else None
         if plan is None:
             return "I am sorry, I cannot help with that."
-        done = sum(role == "tool" for role, _ in messages)
-        if done < len(plan["actions"]):
-            return plan["actions"][done : done + self.calls_per_message]
+        # done: the agent's own calls answered, and each time it asked the user to act
+        asked = sum(role == "assistant" and bool(ASK.search(t)) for role, t in messages)
+        done = sum(role == "tool" for role, _ in messages) + asked
+        actions = [a for a in plan["actions"] if self.asks_the_user or a.get("requestor") != "user"]
+        if done < len(actions):
+            if actions[done].get("requestor") == "user":  # the user's to do: ask them
+                a = actions[done]
+                return (
+                    f"Please run `{a['name']}` with {json.dumps(a['arguments'])} on your "
+                    "device and tell me what it shows."
+                )
+            ours = list(itertools.takewhile(lambda a: a.get("requestor") != "user",
+                                            actions[done:]))  # fmt: skip
+            return [
+                {"name": a["name"], "arguments": a["arguments"]}
+                for a in ours[: self.calls_per_message]
+            ]
         return " ".join([DONE, *map(str, plan["outputs"])])
 
     # -- adapters --------------------------------------------------------------------------
