@@ -62,8 +62,10 @@ def tool_lines(env, names: set[str] | None = None) -> str:
 
 
 def blueprint_policy(env) -> str:
-    """The rules a blueprint can break; rules only a conversation can meet are left out."""
-    return "\n".join(f"- {r.description}" for r in env.domain.rules.rules if r.blueprints)
+    """The rules a blueprint can break; rules only a conversation can meet are left out. A
+    domain with no executable rules (τ²'s telecom, most worlds): its policy text."""
+    rules = [f"- {r.description}" for r in env.domain.rules.rules if r.blueprints]
+    return "\n".join(rules) if env.domain.rules.rules else env.domain.policy
 
 
 def records_of(store, record: dict[str, Any]) -> str:

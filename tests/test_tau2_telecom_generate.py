@@ -30,6 +30,7 @@ from apigen_mt.environments.tau2_telecom.compose import parse_id
 from apigen_mt.export import accepted_rows
 from apigen_mt.export.formats import sharegpt_alternation_problem
 from apigen_mt.graphs.checks import format_check
+from apigen_mt.graphs.committee import review_input
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
 from apigen_mt.graphs.pipeline_config import PipelineConfig
 from apigen_mt.graphs.sampling import api_graph_of, example_pool_of, sample_context
@@ -63,11 +64,11 @@ def _run(tmp_path, tasks, n: int, **oracle):
     models = OracleRoles("telecom", propose=telecom_proposer(tasks), **oracle).chat_models()
     ctx = PipelineContext(env=env, store=store, models=models, config=config, run_id=run_id)
     asyncio.run(run_pipeline(ctx))
-    return store, run_id
+    return store, run_id, ctx
 
 
 def test_phase_one_and_two_give_verified_dual_control_trajectories(telecom, tmp_path):
-    store, run_id = _run(tmp_path, telecom, n=6)
+    store, run_id, ctx = _run(tmp_path, telecom, n=6)
     funnel = run_report(store, run_id).funnel
     assert funnel["accepted_blueprints"] == 6 and funnel["recombinations"] == 0
     blueprints = store.blueprints(run_id)
@@ -76,6 +77,12 @@ def test_phase_one_and_two_give_verified_dual_control_trajectories(telecom, tmp_
     assert short, "the first rounds that stopped short were not refused"
     for b in short:  # refused in words: the assertion still failing, and who must act
         assert any("does not hold" in r and "user's tools" in r for r in b["reasons"])
+    # the committee judges the fix as it ran after the scene, by the domain's policy text
+    accepted = next(b for b in blueprints if b["status"] == "accepted")
+    review = review_input(ctx.phase1, accepted["id"])
+    assert "Telecom Agent Policy" in review.policy and "Error" not in review.trace
+    users = [a for a in accepted["data"]["actions"] if a["requestor"] == "user"]
+    assert review.trace.count("[user] ") == len(users)
     every, test_sets = _test_split(telecom)
     tasks = {t["task_id"]: store.task(t["task_id"]) for t in store.run_trajectories(run_id)}
     assert len(tasks) == 6
@@ -107,7 +114,7 @@ def test_phase_one_and_two_give_verified_dual_control_trajectories(telecom, tmp_
 
 
 def test_an_agent_that_never_asks_the_user_to_act_is_never_kept(telecom, tmp_path):
-    store, run_id = _run(tmp_path, telecom, n=3, asks_the_user=False)
+    store, run_id, _ = _run(tmp_path, telecom, n=3, asks_the_user=False)
     assert run_report(store, run_id).funnel["accepted_blueprints"] == 3
     trajectories = store.run_trajectories(run_id)
     user_fixes = [
