@@ -176,7 +176,6 @@ def test_the_schema_and_checks_know_who_may_call_what(telecom):
     assert "requestor" not in branch["properties"]
 
 
-
 @pytest.mark.enable_socket
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_generate_runs_on_telecom_through_the_real_client(telecom, cli_env, tmp_path):
