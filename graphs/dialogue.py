@@ -198,7 +198,10 @@ async def verify_node(state: DialogueState, runtime: Ctx) -> dict[str, Any]:
         )  # fmt: skip
         accepted = reward.reward == 1.0 and ended_by != "tool_failure"
         reasons = [r for r in (state.get("reason", ""),) if r] + failure_reasons(reward)
-        if not verdict.state_matches and "DB" in reward.components:
+        exact = task.get("exact_state")  # a generated task: the proven state, too
+        if exact and not verdict.state_matches:
+            accepted = False
+        if not verdict.state_matches and ("DB" in reward.components or exact):
             reasons.append(verdict.reason)
     fidelity = ctx.fidelity.pop(state["episode_id"], [])
     side = "" if accepted else failure_side(ended_by, "; ".join(reasons), fidelity, task)

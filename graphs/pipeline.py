@@ -280,8 +280,9 @@ def _task_for(ctx: PipelineContext, blueprint: dict[str, Any]) -> str:
             "outputs": data["outputs"],
             # once per task, not per trial: every trial's verification compares to it
             "gold_hash": gold_state_hash(ctx.env, data["actions"], prepare_of(scene)),
-            # a task that starts broken: its scene, and τ²'s rewards to score it by
-            **({"tau2": scene.criteria(data["actions"])} if scene else {}),
+            # a task that starts broken: its scene and τ²'s rewards to score it by, and
+            # APIGen-MT's rule on top: kept only at the proven state of both sides
+            **({"tau2": scene.criteria(data["actions"]), "exact_state": True} if scene else {}),
         },
         blueprint["id"],
         run_id=ctx.run_id,

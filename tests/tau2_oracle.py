@@ -11,6 +11,11 @@ answer per line on stdout. Requests:
     {"op": "hash"}                                   -> {"hash", "user_hash"}
     {"op": "gold", "domain": "retail"}               -> every task of tasks.json: the gold
         actions after the task's initial state: {"id", "observations", "hash", "user_hash"}
+    {"op": "evaluate", "domain": ..., "task": {τ² task}, "messages": [τ² messages]}
+        -> τ²'s EnvironmentEvaluator on the trajectory (its strict replay checks every
+        recorded result of a state-changing call): {"reward", "breakdown", "db_match",
+        "env_assertions", "hash", "user_hash"} (the hashes of the state its replay
+        reached), or {"problem"} where τ² raised
 
 `raised` names the exception's type when τ²'s tool raised, so the test can tell τ²'s own
 refusals (ValueError, with texts to match) from Python's (TypeError...) on odd arguments.
@@ -105,6 +110,40 @@ def gold(domain: str) -> list[dict]:
     return out
 
 
+def evaluate(domain: str, task: dict, messages: list[dict]) -> dict:
+    from tau2.data_model.message import AssistantMessage, ToolMessage, UserMessage
+    from tau2.data_model.tasks import Task
+    from tau2.evaluator.evaluator_env import EnvironmentEvaluator
+
+    kinds = {"assistant": AssistantMessage, "user": UserMessage, "tool": ToolMessage}
+    trajectory = [kinds[m["role"]].model_validate(m) for m in messages]
+
+    built = []
+
+    def constructor(**kwargs):  # a new environment each time (the predicted, the gold)
+        global env
+        fresh(domain)  # our patches: bill ids by count, a fresh VPN profile
+        env = registry.get_env_constructor(domain)(**kwargs)
+        built.append(env)
+        return env
+
+    try:
+        info = EnvironmentEvaluator.calculate_reward(
+            constructor, Task.model_validate(task), trajectory
+        )
+    except Exception as exc:
+        return {"problem": f"{type(exc).__name__}: {exc}"}
+    return {
+        "reward": info.reward,
+        "breakdown": {getattr(k, "value", k): v for k, v in (info.reward_breakdown or {}).items()},
+        "db_match": info.db_check.db_match if info.db_check else None,
+        "env_assertions": [c.met for c in info.env_assertions or []],
+        # the state τ²'s replay of the trajectory reached, by τ²'s two hashes
+        "hash": built[0].get_db_hash(),
+        "user_hash": built[0].get_user_db_hash(),
+    }
+
+
 for line in sys.stdin:
     request = json.loads(line)
     op = request["op"]
@@ -126,6 +165,8 @@ for line in sys.stdin:
         answer = {"hash": env.get_db_hash(), "user_hash": env.get_user_db_hash()}
     elif op == "gold":
         answer = {"tasks": gold(request["domain"])}
+    elif op == "evaluate":
+        answer = evaluate(request["domain"], request["task"], request["messages"])
     else:
         answer = {"problem": f"unknown op {op!r}"}
     sys.stdout.write(json.dumps(answer) + "\n")

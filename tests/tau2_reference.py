@@ -132,3 +132,38 @@ def gold_results(domain: str) -> list[dict[str, Any]]:
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(results))
     return results
+
+
+def tau2_task(task: dict[str, Any]) -> dict[str, Any]:
+    """One of our stored tasks that carries τ² criteria, as a τ² task (for its evaluator)."""
+    tau2 = task["tau2"]
+    return {
+        "id": tau2["id"],
+        "user_scenario": {"instructions": task["instruction"]},
+        "initial_state": {"initialization_actions": tau2.get("setup") or []},
+        "evaluation_criteria": {
+            "actions": tau2.get("actions") or [],
+            "env_assertions": tau2.get("env_assertions") or [],
+            "reward_basis": tau2["reward_basis"],
+        },
+    }
+
+
+def tau2_messages(transcript) -> list[dict[str, Any]]:
+    """A stored transcript (LangChain messages; the user's own tool traffic marked with
+    side "user") as τ²'s messages: the user's calls a UserMessage's tool calls, their
+    results ToolMessages of requestor "user"."""
+    out = []
+    for m in transcript:
+        side = "user" if m.additional_kwargs.get("side") == "user" else "assistant"
+        if m.type == "tool":
+            out.append({"role": "tool", "id": m.tool_call_id, "content": str(m.content),
+                        "requestor": side})  # fmt: skip
+        elif m.type == "human":
+            out.append({"role": "user", "content": str(m.content)})
+        else:
+            calls = [{"id": c["id"], "name": c["name"], "arguments": c["args"],
+                      "requestor": side} for c in m.tool_calls]  # fmt: skip
+            out.append({"role": side, "content": str(m.content) or None,
+                        "tool_calls": calls or None})  # fmt: skip
+    return out

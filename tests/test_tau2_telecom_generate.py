@@ -19,14 +19,16 @@ import random
 import jsonschema
 import pytest
 from loopback import oracle_endpoint
-from tau2_reference import tasks_file
+from tau2_reference import Tau2Oracle, tasks_file, tau2_messages, tau2_task
 from typer.testing import CliRunner
 
 from apigen_mt.agents import Blueprint
 from apigen_mt.agents.proposer import ProposerInput, proposer_schema
 from apigen_mt.cli import app
 from apigen_mt.environments import Environment
+from apigen_mt.environments.tau2.hashing import tau2_user_hash_of
 from apigen_mt.environments.tau2_telecom.compose import parse_id
+from apigen_mt.environments.taubench import reported_state_hash, run_setup
 from apigen_mt.export import accepted_rows
 from apigen_mt.export.formats import sharegpt_alternation_problem
 from apigen_mt.graphs.checks import format_check
@@ -55,13 +57,23 @@ def _test_split(tasks):
     return every, {(parse_id(i)[0], frozenset(parse_id(i)[1])) for i in splits["test"]}
 
 
-def _run(tmp_path, tasks, n: int, **oracle):
+class NeedlessChange(OracleRoles):
+    """An agent that fixes the phone, then also turns roaming on for another of the
+    customer's lines: every assertion holds, the state is not the proven one."""
+
+    def _remember(self, instruction, actions, outputs):
+        extra = {"name": "enable_roaming", "requestor": "assistant",
+                 "arguments": {"customer_id": "C1001", "line_id": "L1001"}}  # fmt: skip
+        super()._remember(instruction, [*actions, extra], outputs)
+
+
+def _run(tmp_path, tasks, n: int, roles=OracleRoles, **oracle):
     store = RunStore(tmp_path / STORE_FILE)
     env = Environment.for_data("tau2-telecom")
     run_id, config, _ = open_run(
         store, PipelineConfig(domain="tau2-telecom", n=n, best_of_n=1, trials=2)
     )
-    models = OracleRoles("telecom", propose=telecom_proposer(tasks), **oracle).chat_models()
+    models = roles("telecom", propose=telecom_proposer(tasks), **oracle).chat_models()
     ctx = PipelineContext(env=env, store=store, models=models, config=config, run_id=run_id)
     asyncio.run(run_pipeline(ctx))
     return store, run_id, ctx
@@ -90,7 +102,8 @@ def test_phase_one_and_two_give_verified_dual_control_trajectories(telecom, tmp_
         scene = task["tau2"]
         intent, issues, _ = parse_id(scene["id"])
         assert scene["id"] not in every and (intent, frozenset(issues)) not in test_sets
-        assert scene["reward_basis"][:2] == ["DB", "ENV_ASSERTION"] and scene["setup"]
+        assert scene["reward_basis"][:1] == ["ENV_ASSERTION"] and scene["setup"]
+        assert task["exact_state"] is True
         assert {a["requestor"] for a in scene["actions"]} <= {"user", "assistant"}
         assert [a["name"] for a in scene["actions"]] == [a["name"] for a in task["actions"]]
     assert any(a["requestor"] == "user" for t in tasks.values() for a in t["tau2"]["actions"])
@@ -98,7 +111,7 @@ def test_phase_one_and_two_give_verified_dual_control_trajectories(telecom, tmp_
     assert trajectories and all(t["accepted"] for t in trajectories)
     for t in trajectories:
         assert t["reward"] == 1.0
-        assert t["reward_info"]["components"] == {"DB": 1.0, "ENV_ASSERTION": 1.0}
+        assert t["reward_info"]["components"] == {"ENV_ASSERTION": 1.0}
     # the user's calls stay on the user's side of the transcript, and out of the exports
     user_tools = set(Environment.for_data("tau2-telecom").domain.user_tools.names)
     rows = accepted_rows(store, run_id, "openai")
@@ -125,6 +138,54 @@ def test_an_agent_that_never_asks_the_user_to_act_is_never_kept(telecom, tmp_pat
     for t in user_fixes:
         assert t["reward"] == 0.0 and t["reward_info"]["components"]["ENV_ASSERTION"] == 0.0
         assert "ENV_ASSERTION 0" in t["reason"] and t["side"] == "agent"
+
+
+def test_a_needless_change_beyond_the_fix_is_not_kept(telecom, tmp_path):
+    store, run_id, _ = _run(tmp_path, telecom, n=2, roles=NeedlessChange)
+    trajectories = store.run_trajectories(run_id)
+    assert trajectories and not any(t["accepted"] for t in trajectories)
+    for t in trajectories:  # τ²'s reward alone would keep it; the proven state does not
+        assert t["reward"] == 1.0 and "wrong final state" in t["reason"]
+        assert "roaming_enabled" in t["reason"]
+
+
+def test_tau2s_own_evaluator_scores_the_generated_trajectories_as_we_do(telecom, tmp_path):
+    """τ²'s EnvironmentEvaluator on each kept trajectory and on each one an agent that
+    never asks the user produced: its strict replay accepts every recorded result, its
+    reward and env assertions are ours, and a kept one's replay reaches the proven state
+    by τ²'s own hashes of both sides."""
+    kept, _, _ = _run(tmp_path / "kept", telecom, n=4)
+    lost, _, _ = _run(tmp_path / "lost", telecom, n=3, asks_the_user=False)
+    env = Environment.for_data("tau2-telecom")
+    oracle = Tau2Oracle()
+    try:
+        compared = 0
+        for store in (kept, lost):
+            for t in store.run_trajectories(store.runs()[0]["id"]):
+                task = store.task(t["task_id"])
+                theirs = oracle.ask({
+                    "op": "evaluate", "domain": "telecom", "task": tau2_task(task),
+                    "messages": tau2_messages(store.transcript(t["id"])),
+                })  # fmt: skip
+                assert "problem" not in theirs, theirs
+                assert theirs["reward"] == t["reward"], (t["id"], theirs, t["reward_info"])
+                assert theirs["breakdown"] == t["reward_info"]["components"]
+                met = [c["met"] for c in t["reward_info"]["env_assertions"]]
+                assert theirs["env_assertions"] == met
+                proven = _proven_hashes(env, task)
+                assert ((theirs["hash"], theirs["user_hash"]) == proven) == bool(t["accepted"])
+                compared += 1
+    finally:
+        oracle.close()
+    assert compared == 14  # 4 + 3 tasks, two trials each
+
+
+def _proven_hashes(env, task) -> tuple[str, str]:
+    """τ²'s two hashes of the state the task's gold actions reach after its scene."""
+    with env.sandbox() as sandbox:
+        run_setup(sandbox, task)
+        sandbox.run(task["actions"])
+        return reported_state_hash(env, sandbox), tau2_user_hash_of(env, sandbox)
 
 
 def test_scenes_come_from_the_train_split_and_set_the_records_up(telecom):

@@ -264,6 +264,8 @@ class Episode:
             )  # fmt: skip
             components["tau2"] = tau2.model_dump()
             reward = tau2.reward if self.ended_by != "tool_failure" else 0.0
+            if task.get("exact_state") and not verdict.state_matches:
+                reward = 0.0  # a generated task: its proven state, too (as phase 2 keeps)
         result = EpisodeReward(reward=reward, components=components)
         if self.done:
             self._reward = result
