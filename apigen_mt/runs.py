@@ -77,6 +77,8 @@ def open_run(
         # The stored settings define the run; only the speed may change on resume.
         return resume, stored.model_copy(update={"concurrency": config.concurrency}), True
     config = _pinned(config)
+    if config.data_dir is None:  # a τ² domain's $TAU2_DATA_DIR, fixed for the whole run
+        config = config.model_copy(update={"data_dir": run_data_dir(config.domain, None)})
     if auto:
         for row in reversed(store.runs()):
             stored = PipelineConfig.model_validate(row["config"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 
 import jsonschema
 import pytest
@@ -267,3 +268,50 @@ def test_generate_without_telecom_data_says_what_is_missing(cli_env, monkeypatch
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "tasks.json" in result.output
     assert not (tmp_path / STORE_FILE).exists() or not store_at(tmp_path).runs()
+
+
+def test_generated_tasks_are_rl_tasks_scored_at_the_proven_state(telecom, tmp_path):
+    """The run's tasks in the Gymnasium environment (tasks=RUN_ID): the gold fix, the
+    user's part asked of a scripted customer, earns 1; the same plus a needless change
+    earns 0 though every assertion holds."""
+    gymnasium = pytest.importorskip("gymnasium")
+    import apigen_mt.rl  # noqa: F401 - registers the environments
+
+    store, run_id, _ = _run(tmp_path, telecom, n=2)
+    store.close()
+    ask = re.compile(r"^Please run `(\w+)` with (\{.*\})")
+    acted: set[int] = set()  # the agent turns the customer already acted on
+
+    def customer(instruction, turns):
+        said = turns[-1].text if turns and turns[-1].speaker == "agent" else ""
+        if "anything else" in said.lower():
+            return "No, thanks. ###STOP###"
+        asked = ask.match(said)
+        if asked and len(turns) not in acted:
+            acted.add(len(turns))
+            return {"tool_calls": [{"name": asked[1], "arguments": json.loads(asked[2])}]}
+        return "It does not work." if not turns else "Done."
+
+    env = gymnasium.make("apigen_mt/tau2-telecom-v0", tasks=run_id, out=str(tmp_path),
+                         user=customer)  # fmt: skip
+    try:
+        for needless in (False, True):
+            acted.clear()
+            _, info = env.reset(options={"task_index": 0})
+            task = env.unwrapped.episode.task
+            extra = [{"name": "enable_roaming", "requestor": "assistant",
+                      "arguments": {"customer_id": "C1001", "line_id": "L1001"}}]  # fmt: skip
+            for a in task["actions"] + (extra if needless else []):
+                if a.get("requestor") == "user":
+                    step = {"message": f"Please run `{a['name']}` with "
+                                       f"{json.dumps(a['arguments'])} on your phone."}  # fmt: skip
+                else:
+                    step = {"tool": a["name"], "arguments": a["arguments"]}
+                env.step(step)
+            _, reward, terminated, _, info = env.step({"message": "Anything else?"})
+            parts = info["reward_components"]
+            assert terminated and parts["tau2"]["components"] == {"ENV_ASSERTION": 1.0}
+            assert reward == (0.0 if needless else 1.0), parts
+            assert parts["state_matches"] is (not needless)
+    finally:
+        env.close()
