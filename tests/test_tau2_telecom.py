@@ -96,9 +96,32 @@ def test_policy_is_tau2s():
     assert get_domain("tau2-telecom").policy == expected
 
 
-def test_without_tau2s_data_the_domain_says_so(tmp_path):
+def test_without_tau2s_data_the_domain_says_so(tmp_path, monkeypatch):
     with pytest.raises((FileNotFoundError, ValueError), match=r"db\.toml|τ²'s telecom"):
         Environment.for_data("tau2-telecom", tmp_path / "nowhere")
+    from typer.testing import CliRunner
+
+    from apigen_mt.cli import app
+
+    monkeypatch.delenv("TAU2_DATA_DIR", raising=False)
+    shown = CliRunner().invoke(app, ["domains", "show", "tau2-telecom"])
+    assert shown.exit_code == 2 and "τ²'s telecom folder" in shown.output
+
+
+def test_domains_show_lists_both_sides_tools(cache_dir):
+    import json
+
+    from typer.testing import CliRunner
+
+    from apigen_mt.cli import app
+
+    folder = str(tasks_file("telecom").parent)
+    shown = CliRunner().invoke(app, ["domains", "show", "tau2-telecom", "--data-dir", folder,
+                                     "--cache-dir", str(cache_dir), "--json"])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    info = json.loads(shown.stdout)
+    assert len(info["tools"]) == 13 and len(info["user_tools"]) == 30
+    assert info["tables"]["phone"] == 2
 
 
 # ---- sequences on both sides ---------------------------------------------------------

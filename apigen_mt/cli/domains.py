@@ -25,6 +25,12 @@ CacheDir = Annotated[
         "(default $APIGEN_MT_CACHE_DIR or ~/.cache/apigen-mt)."
     ),
 ]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="τ²'s folder for a τ² domain (default $TAU2_DATA_DIR), or τ-bench's data files."
+    ),
+]
 
 
 def _domain(name: str):
@@ -68,15 +74,17 @@ def show(
     name: str,
     seed: int = 0,
     cache_dir: CacheDir = None,
+    data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Tools (read/write, schema), tables with row counts, rules and the policy of a domain.
-    For a world folder: what was derived from it, with the evidence."""
+    """Tools (read/write, schema), tables with row counts, rules and the policy of a domain
+    (a dual-control domain's user tools too). For a world folder: what was derived from
+    it, with the evidence."""
     domain = _domain(name)
     if domain.world is not None:
         show_world(domain, cache_dir, as_json, console)
         return
-    with Environment.generated(domain, seed=seed, cache_dir=cache_dir) as env:
+    with _environment(domain, data_dir, seed, cache_dir) as env:
         counts = {
             t: env.master.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
             for t in domain.schema.names
@@ -96,6 +104,15 @@ def show(
                     "parameters": t.parameters,
                 }
                 for t in domain.tools
+            ],
+            "user_tools": [
+                {
+                    "name": t.name,
+                    "writes": t.writes,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                }
+                for t in (domain.user_tools or [])
             ],
             "rules": [
                 {
@@ -124,6 +141,12 @@ def show(
             ", ".join(t["parameters"].get("properties", {})),
         )
     console.print(tools)
+    if info["user_tools"]:
+        mine = Table("the user's tool (dual control)", "kind", "arguments")
+        for t in info["user_tools"]:
+            mine.add_row(t["name"], "write" if t["writes"] else "read",
+                         ", ".join(t["parameters"].get("properties", {})))  # fmt: skip
+        console.print(mine)
     rules = Table("rule", "applies to", "what it enforces")
     for r in info["rules"]:
         rules.add_row(r["name"], ", ".join(r["tools"]) or "every call", r["description"])
@@ -131,10 +154,19 @@ def show(
 
 
 @app.command("build")
-def build(name: str, seed: int = 0, cache_dir: CacheDir = None) -> None:
-    """Build (or find cached) the domain's seeded master database and print its path."""
-    with Environment.generated(_domain(name), seed=seed, cache_dir=cache_dir) as env:
+def build(name: str, seed: int = 0, cache_dir: CacheDir = None, data_dir: DataDir = None) -> None:
+    """Build (or find cached) the domain's master database and print its path: its seeded
+    data, or a τ² domain's data (--data-dir, or $TAU2_DATA_DIR)."""
+    with _environment(_domain(name), data_dir, seed, cache_dir) as env:
         typer.echo(str(env.master_path))
+
+
+def _environment(domain, data_dir: Path | None, seed: int, cache_dir) -> Environment:
+    """The database `domains show/build` read; missing data is a usage error in words."""
+    try:
+        return Environment.for_data(domain, data_dir, seed=seed, cache_dir=cache_dir)
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc).splitlines()[0]) from None
 
 
 app.command("init")(init_world)
