@@ -45,10 +45,11 @@ from apigen_mt.testing.telecom_oracle import telecom_proposer
 
 
 @pytest.fixture()
-def telecom(monkeypatch, cache_dir):
+def telecom(monkeypatch):
     tasks = tasks_file("telecom")
     monkeypatch.setenv("TAU2_DATA_DIR", str(tasks.parents[3]))
-    monkeypatch.setenv("APIGEN_MT_CACHE_DIR", str(cache_dir))
+    # (not the session's cache dir as $APIGEN_MT_CACHE_DIR: τ²'s venv is cached in the
+    # default one, shared with the other τ² tests)
     return tasks
 
 
