@@ -36,16 +36,25 @@ class ReplayResult(BaseModel):
 
 
 def taubench_hash(data: Any) -> str:
-    """τ-bench's database hash: sha256 of str() of the data as nested sorted tuples."""
-    return hashlib.sha256(str(_to_hashable(data)).encode()).hexdigest()
+    """τ-bench's database hash: sha256 of str() of the data as nested sorted tuples (dicts
+    as their (key, value) pairs sorted by key, lists as tuples). The text is written
+    directly, as str() would write those tuples, without building them (2x faster)."""
+    text = _tuple_text(data) if isinstance(data, dict | list) else str(data)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _to_hashable(item: Any) -> Any:
+def _tuple_text(item: Any) -> str:
     if isinstance(item, dict):
-        return tuple(sorted((k, _to_hashable(v)) for k, v in item.items()))
-    if isinstance(item, list):
-        return tuple(_to_hashable(v) for v in item)
-    return item
+        inner = [f"({k!r}, {_tuple_text(v)})" for k, v in sorted(item.items(), key=_key)]
+    elif isinstance(item, list):
+        inner = [_tuple_text(v) for v in item]
+    else:
+        return repr(item)  # what str() of a tuple shows of each element
+    return f"({inner[0]},)" if len(inner) == 1 else f"({', '.join(inner)})"
+
+
+def _key(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
 
 
 def load_tasks(path: Path | str, split: str | None = None) -> list[TaubenchTask]:

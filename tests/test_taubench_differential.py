@@ -6,10 +6,12 @@ with the reason otherwise. A fixed seed keeps CI's run repeatable; `-m slow` run
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from taubench_differential import (
     Differ,
     call_sequence,
@@ -19,6 +21,7 @@ from taubench_differential import (
 )
 
 from apigen_mt.environments import Environment, get_domain
+from apigen_mt.environments.taubench import taubench_hash
 
 EXAMPLES = {"retail": 120, "airline": 70}  # about a minute each on 2 cores
 
@@ -219,3 +222,31 @@ def test_each_mismatch_found_stays_fixed(domain, taubench_root, cache_dir):
     differ, data = _differ(taubench_root, domain, cache_dir)
     for name, calls in _pinned(domain, data).items():
         assert not differ.check(calls, hash_every_call=True), name
+
+
+JSON_DATA = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+def test_our_hash_is_taubenchs_own(taubench_root):
+    """`taubench_hash` writes the text τ-bench hashes without building its tuples: equal to
+    τ-bench's consistent_hash(to_hashable(data)) on its whole databases and on any data."""
+    oracle, why = load_oracle(taubench_root, "retail")
+    if oracle is None:
+        pytest.skip(why)
+    theirs = importlib.import_module("oracle")
+    for domain in ("retail", "airline"):
+        data = load_data(taubench_root, domain)
+        assert taubench_hash(data) == theirs.consistent_hash(theirs.to_hashable(data))
+
+    @settings(max_examples=400, deadline=None, derandomize=True, database=None)
+    @given(st.dictionaries(st.text(max_size=6), JSON_DATA, max_size=5))
+    def same(data):
+        assert taubench_hash(data) == theirs.consistent_hash(theirs.to_hashable(data))
+
+    same()
