@@ -134,21 +134,6 @@ def gold_results(domain: str) -> list[dict[str, Any]]:
     return results
 
 
-def tau2_task(task: dict[str, Any]) -> dict[str, Any]:
-    """One of our stored tasks that carries τ² criteria, as a τ² task (for its evaluator)."""
-    tau2 = task["tau2"]
-    return {
-        "id": tau2["id"],
-        "user_scenario": {"instructions": task["instruction"]},
-        "initial_state": {"initialization_actions": tau2.get("setup") or []},
-        "evaluation_criteria": {
-            "actions": tau2.get("actions") or [],
-            "env_assertions": tau2.get("env_assertions") or [],
-            "reward_basis": tau2["reward_basis"],
-        },
-    }
-
-
 def tau2_messages(transcript) -> list[dict[str, Any]]:
     """A stored transcript (LangChain messages; the user's own tool traffic marked with
     side "user") as τ²'s messages: the user's calls a UserMessage's tool calls, their

@@ -4,6 +4,8 @@ and phase 2 run against τ²'s tools and policy, and the exported rows carry τ�
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 from apigen_mt.environments import Environment, get_domain
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
@@ -33,3 +35,18 @@ def test_tau2_retail_generates_verified_dialogues_offline(tmp_path, cache_dir, m
     assert agent_prompt.startswith("# Retail agent policy")  # τ²'s own policy text
     assert "get_item_details" in get_domain("tau2-retail").tools.names
     assert "think" not in get_domain("tau2-retail").tools.names
+    # the kept tasks as a τ² task file, scored as τ²'s retail tasks are; replay reads it
+    from typer.testing import CliRunner
+
+    from apigen_mt.cli import app
+    from apigen_mt.export import export_run
+
+    result = export_run(store, run_id, "tau2-tasks", tmp_path / "exports")
+    tasks = json.loads(Path(result["path"]).read_text())
+    assert len(tasks) == result["rows"] >= 2
+    for task in tasks:
+        criteria = task["evaluation_criteria"]
+        assert criteria["reward_basis"] == ["DB", "COMMUNICATE"] and criteria["actions"]
+    replay = CliRunner().invoke(app, ["replay", "--domain", "tau2-retail", "--tasks",
+                                      result["path"], "--cache-dir", str(cache_dir)])  # fmt: skip
+    assert replay.exit_code == 0, replay.output

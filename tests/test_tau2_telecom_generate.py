@@ -16,11 +16,12 @@ import asyncio
 import json
 import random
 import re
+from pathlib import Path
 
 import jsonschema
 import pytest
 from loopback import oracle_endpoint
-from tau2_reference import Tau2Oracle, tasks_file, tau2_messages, tau2_task
+from tau2_reference import Tau2Oracle, tasks_file, tau2_messages
 from typer.testing import CliRunner
 
 from apigen_mt.agents import Blueprint
@@ -30,8 +31,9 @@ from apigen_mt.environments import Environment
 from apigen_mt.environments.tau2.hashing import tau2_user_hash_of
 from apigen_mt.environments.tau2_telecom.compose import parse_id
 from apigen_mt.environments.taubench import reported_state_hash, run_setup
-from apigen_mt.export import accepted_rows
+from apigen_mt.export import accepted_rows, export_run
 from apigen_mt.export.formats import sharegpt_alternation_problem
+from apigen_mt.export.tau2_tasks import tau2_task_rows
 from apigen_mt.graphs.checks import format_check
 from apigen_mt.graphs.committee import review_input
 from apigen_mt.graphs.pipeline import PipelineContext, run_pipeline
@@ -151,6 +153,26 @@ def test_a_needless_change_beyond_the_fix_is_not_kept(telecom, tmp_path):
         assert "roaming_enabled" in t["reason"]
 
 
+def test_the_kept_tasks_export_as_a_tau2_task_file_replay_reads(telecom, tmp_path):
+    store, run_id, _ = _run(tmp_path, telecom, n=3)
+    result = export_run(store, run_id, "tau2-tasks", tmp_path / "exports")
+    tasks = json.loads(Path(result["path"]).read_text())
+    assert result["rows"] == len(tasks) == 3
+    for task in tasks:
+        assert task["initial_state"]["initialization_actions"]
+        assert task["evaluation_criteria"]["reward_basis"] == ["ENV_ASSERTION"]
+        assert task["description"]["notes"].startswith("scene: [")
+    replay = CliRunner().invoke(app, ["replay", "--domain", "tau2-telecom", "--tasks",
+                                      result["path"]])  # fmt: skip
+    assert replay.exit_code == 0, replay.output
+    assert replay.output.count("user_state_hash") >= 3
+    # another domain's run has no τ² task file: said in words
+    other = RunStore(tmp_path / "other.sqlite")
+    other_id, _, _ = open_run(other, PipelineConfig(domain="retail", n=1))
+    with pytest.raises(ValueError, match="needs a τ² domain"):
+        export_run(other, other_id, "tau2-tasks", tmp_path / "exports")
+
+
 def test_tau2s_own_evaluator_scores_the_generated_trajectories_as_we_do(telecom, tmp_path):
     """τ²'s EnvironmentEvaluator on each kept trajectory and on each one an agent that
     never asks the user produced: its strict replay accepts every recorded result, its
@@ -163,10 +185,14 @@ def test_tau2s_own_evaluator_scores_the_generated_trajectories_as_we_do(telecom,
     try:
         compared = 0
         for store in (kept, lost):
-            for t in store.run_trajectories(store.runs()[0]["id"]):
+            run_id = store.runs()[0]["id"]
+            # the run's tasks as `export --format tau2-tasks` writes them, every task here
+            every = store.run_trajectories(run_id)
+            exported = {t["id"]: t for t in tau2_task_rows(store, run_id, every)}
+            for t in store.run_trajectories(run_id):
                 task = store.task(t["task_id"])
                 theirs = oracle.ask({
-                    "op": "evaluate", "domain": "telecom", "task": tau2_task(task),
+                    "op": "evaluate", "domain": "telecom", "task": exported[t["task_id"]],
                     "messages": tau2_messages(store.transcript(t["id"])),
                 })  # fmt: skip
                 assert "problem" not in theirs, theirs

@@ -199,13 +199,15 @@ def export(
             pass_rates=rates,
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--dedup-threshold") from None
+        hint = "--format" if "tau2-tasks" in str(exc) else "--dedup-threshold"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
     except RuntimeError as exc:
         hint = "--dedup-threshold" if "datasketch" in str(exc) else "--format"
         raise typer.BadParameter(str(exc), param_hint=hint) from None
     if result["rows"] == 0:
         _nothing_to_export(store, run_id, result)
-    console.print(f"{result['rows']} trajectories -> {result['path']}")
+    what = "tasks" if fmt == "tau2-tasks" else "trajectories"
+    console.print(f"{result['rows']} {what} -> {result['path']}")
     if dedup_threshold is not None:
         console.print(f"{result['near_duplicates_left_out']} left out as near duplicates")
     if result["unfinished_left_out"]:

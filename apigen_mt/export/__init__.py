@@ -3,6 +3,8 @@
     sharegpt  one JSON file, a list of APIGen-MT-5k-shaped rows
     openai    JSONL of {messages, tools}
     hf        a `datasets` Parquet dataset with a dataset card (needs the `hf` extra)
+    tau2-tasks  the kept dialogues' tasks as a τ² task file (a τ² domain's run;
+              export/tau2_tasks.py), for τ²'s own runner, `eval` and `replay`
 
 Only accepted, non-duplicate trajectories are exported; `pairs=True` also writes
 preference pairs (accepted vs rejected dialogue of the same task) as JSONL.
@@ -21,8 +23,8 @@ from apigen_mt.store import RunStore
 
 from .formats import Arguments, openai_row, sharegpt_row
 
-Format = Literal["sharegpt", "openai", "hf"]
-FORMATS = ("sharegpt", "openai", "hf")
+Format = Literal["sharegpt", "openai", "hf", "tau2-tasks"]
+FORMATS = ("sharegpt", "openai", "hf", "tau2-tasks")
 ARGUMENTS = ("object", "string")
 
 
@@ -179,8 +181,16 @@ def export_run(
         store, run_id, include_unfinished=include_unfinished, dedup_threshold=dedup_threshold,
         pass_rates=pass_rates,
     )  # fmt: skip
-    rows = _rows(store, run_id, chosen, fmt, arguments)
-    if fmt == "sharegpt":
+    if fmt == "tau2-tasks":
+        from .tau2_tasks import tau2_task_rows
+
+        rows = tau2_task_rows(store, run_id, chosen)
+    else:
+        rows = _rows(store, run_id, chosen, fmt, arguments)
+    if fmt == "tau2-tasks":
+        path = dest / f"{run_id}.tau2-tasks.json"
+        path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif fmt == "sharegpt":
         path = dest / f"{run_id}.sharegpt.json"
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     elif fmt == "openai":
