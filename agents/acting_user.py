@@ -16,9 +16,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
-from .call_limit import llm_slot
 from .human import STOP
-from .structured import RoleFailure, transport_failure
+from .structured import RoleFailure, call_role
 
 USER_SIDE = "user"
 
@@ -91,14 +90,7 @@ class ActingUser:
     async def ainvoke(
         self, messages: list[BaseMessage], config: RunnableConfig | None = None
     ) -> AIMessage | RoleFailure:
-        try:
-            async with llm_slot():
-                reply = await self.model.ainvoke(
-                    self.prompt(messages), config={"run_name": "human", **(config or {})}
-                )
-        except Exception as exc:
-            return transport_failure(self.name, exc)
-        return reply
+        return await call_role(self.name, self.model, self.prompt(messages), config)
 
 
 def acting_user_system(instruction: str, guidelines: str | None = None) -> str:

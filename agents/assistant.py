@@ -8,8 +8,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from .call_limit import llm_slot
-from .structured import RoleFailure, transport_failure
+from .structured import RoleFailure, call_role, transport_failure
 
 SYSTEM = """{policy}
 
@@ -38,11 +37,7 @@ class Assistant:
     async def ainvoke(
         self, messages: list[BaseMessage], config: RunnableConfig | None = None
     ) -> AIMessage | RoleFailure:
-        try:
-            async with llm_slot():
-                return await self.model.ainvoke(self.prompt(messages), config=_named(config))
-        except Exception as exc:
-            return transport_failure(self.name, exc)
+        return await call_role(self.name, self.model, self.prompt(messages), config)
 
     def invoke(
         self, messages: list[BaseMessage], config: RunnableConfig | None = None

@@ -9,8 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 
-from .call_limit import llm_slot
-from .structured import RoleFailure, transport_failure
+from .structured import RoleFailure, call_role, transport_failure
 
 STOP = "###STOP###"
 GREETING = "Hi! How can I help you today?"
@@ -65,12 +64,8 @@ class HumanSimulator:
     async def ainvoke(
         self, x: HumanInput, config: RunnableConfig | None = None
     ) -> str | RoleFailure:
-        try:
-            async with llm_slot():
-                reply = await self.model.ainvoke(human_prompt(x), config=_named(config))
-        except Exception as exc:
-            return transport_failure(self.name, exc)
-        return _text(reply)
+        reply = await call_role(self.name, self.model, human_prompt(x), config)
+        return reply if isinstance(reply, RoleFailure) else _text(reply)
 
     def invoke(self, x: HumanInput, config: RunnableConfig | None = None) -> str | RoleFailure:
         try:

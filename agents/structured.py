@@ -266,6 +266,18 @@ class StructuredRole(Generic[In, T]):
         return self._done(inputs, answer)
 
 
+async def call_role(
+    role: str, model: Any, messages: list[BaseMessage], config: RunnableConfig | None = None
+) -> AIMessage | RoleFailure:
+    """One call of a role's model: in an LLM slot, named `role` in traces; an error of the
+    endpoint (after the client's retries) is the role's RoleFailure, never raised."""
+    try:
+        async with llm_slot():
+            return await model.ainvoke(messages, config={"run_name": role, **(config or {})})
+    except Exception as exc:
+        return transport_failure(role, exc)
+
+
 def transport_failure(role: str, exc: Exception) -> RoleFailure:
     kind = "transport" if _is_transport(exc) else "error"
     return RoleFailure(role=role, kind=kind, reason=f"{type(exc).__name__}: {exc}"[:500])

@@ -17,9 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from .call_limit import llm_slot
 from .human import Turn
-from .structured import RoleFailure, transport_failure
+from .structured import RoleFailure, call_role
 
 TAU2_STOP_TOKENS = ("###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###")
 TAU2_GREETING = "Hi! How can I help you today?"
@@ -94,12 +93,8 @@ class Tau2User:
     async def ainvoke(
         self, turns: list[Turn], config: RunnableConfig | None = None
     ) -> str | RoleFailure:
-        try:
-            async with llm_slot():
-                reply = await self.model.ainvoke(
-                    self.prompt(turns), config={"run_name": "human", **(config or {})}
-                )
-        except Exception as exc:
-            return transport_failure(self.name, exc)
+        reply = await call_role(self.name, self.model, self.prompt(turns), config)
+        if isinstance(reply, RoleFailure):
+            return reply
         content = reply.content
         return content.strip() if isinstance(content, str) else str(content)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from apigen_mt.tools import ToolError
 
+from .tau2.tasks import tau2_actions
 from .taubench import run_setup
 
 # τ²'s own criteria for a composed task: every assertion of the scene (ENV_ASSERTION); a
@@ -53,17 +54,7 @@ class Scene(BaseModel):
         return {
             "id": self.id,
             "reward_basis": basis,
-            "actions": [
-                {
-                    "action_id": f"{a['name']}_{n}",
-                    "requestor": a.get("requestor", "assistant"),
-                    "name": a["name"],
-                    "arguments": a.get("arguments", {}),
-                    "info": None,
-                    "compare_args": None,
-                }
-                for n, a in enumerate(actions)
-            ],
+            "actions": tau2_actions(actions),
             "communicate_info": [],
             "nl_assertions": [],
             "env_assertions": self.env_assertions,

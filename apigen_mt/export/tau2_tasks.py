@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from apigen_mt.environments import get_domain
+from apigen_mt.environments.tau2.tasks import tau2_actions
 from apigen_mt.store import RunStore
 
 
@@ -32,17 +33,7 @@ def tau2_task_rows(store: RunStore, run_id: str, chosen: list[dict[str, Any]]) -
 def tau2_task(task_id: str, task: dict[str, Any], tau2_domain: str) -> dict[str, Any]:
     """One stored task in τ²'s task format."""
     criteria = task.get("tau2")
-    actions = (criteria or {}).get("actions") or [
-        {
-            "action_id": f"{a['name']}_{n}",
-            "requestor": a.get("requestor", "assistant"),
-            "name": a["name"],
-            "arguments": a.get("arguments", {}),
-            "info": None,
-            "compare_args": None,
-        }
-        for n, a in enumerate(task["actions"])
-    ]
+    actions = (criteria or {}).get("actions") or tau2_actions(task["actions"])
     return {
         "id": task_id,
         "description": {

@@ -155,6 +155,22 @@ def _read_json(path: Path) -> Any:
         raise ValueError(f"{path}: cannot be read ({exc})") from None
 
 
+def tau2_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Our gold actions ({name, arguments, requestor}) as τ²'s `Action`s, numbered as τ²'s
+    own tasks number them (`<name>_<index>`)."""
+    return [
+        {
+            "action_id": f"{a['name']}_{n}",
+            "requestor": a.get("requestor", "assistant"),
+            "name": a["name"],
+            "arguments": a.get("arguments", {}),
+            "info": None,
+            "compare_args": None,
+        }
+        for n, a in enumerate(actions)
+    ]
+
+
 def as_task(task: Tau2Task, source: str) -> dict[str, Any]:
     """Our task record: the simulated user's instruction is τ²'s rendering of the scenario;
     the gold is the assistant's actions; the τ² criteria ride along under `tau2`."""
